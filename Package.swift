@@ -1,0 +1,62 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+// System libraries the C core links. Each names its pkg-config module and the
+// Debian package that provides it, so a missing one is reported clearly.
+let systemLibraries: [Target] = [
+    .systemLibrary(name: "CZlib", path: "Sources/CZlib",
+                   pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+    .systemLibrary(name: "CLibUring", path: "Sources/CLibUring",
+                   pkgConfig: "liburing", providers: [.apt(["liburing-dev"])]),
+    .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL",
+                   pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+]
+
+let strictC: [CSetting] = [
+    .enableWarning("all"),
+    .enableWarning("extra"),
+    .treatAllWarnings(as: .error),
+]
+
+let strictSwift: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .treatAllWarnings(as: .error),
+]
+
+let package = Package(
+    name: "Ergo",
+    products: [
+        .library(name: "Ergo", targets: ["Ergo"]),
+        .executable(name: "ergo", targets: ["ErgoCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: systemLibraries + [
+        .target(
+            name: "CErgoCore",
+            dependencies: ["CZlib", "CLibUring", "COpenSSL"],
+            cSettings: strictC
+        ),
+        .target(
+            name: "Ergo",
+            dependencies: ["CErgoCore"],
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "ErgoCLI",
+            dependencies: [
+                "Ergo",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "ErgoTests",
+            dependencies: ["Ergo", "CErgoCore"],
+            exclude: ["Fixtures", "Erlang"],
+            swiftSettings: strictSwift
+        ),
+    ],
+    cLanguageStandard: .c11
+)

@@ -1,0 +1,11 @@
+import ArgumentParser
+import Ergo
+
+@main
+struct ErgoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ergo",
+        abstract: "Ergo for Swift: an Erlang/OTP-compatible node and term tools.",
+        subcommands: [TermCommand.self]
+    )
+}

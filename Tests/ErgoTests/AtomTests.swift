@@ -1,0 +1,56 @@
+import Testing
+@testable import Ergo
+
+@Suite struct AtomTests {
+    @Test func interningGivesOneIndexPerName() {
+        let a = Atom("hello_atom_test")
+        let b: Atom = "hello_atom_test"
+        #expect(a == b)
+        #expect(a.index == b.index)
+        #expect(a.name == "hello_atom_test")
+        #expect(Atom("other_atom_test") != a)
+    }
+
+    @Test func externalAtomsAreBoundedInLength() throws {
+        let long = String(repeating: "x", count: 256)
+        #expect(throws: TermError.atomTooLong(256)) { try Atom(external: long) }
+        let ok = String(repeating: "é", count: 255)
+        #expect(try Atom(external: ok).name == ok)
+    }
+
+    @Test func quotingFollowsErlang() {
+        #expect(Atom("ok").description == "ok")
+        #expect(Atom("Ok").description == "'Ok'")
+        #expect(Atom("hello world").description == "'hello world'")
+        #expect(Atom("a@b_1").description == "a@b_1")
+        #expect(Atom("").description == "''")
+        #expect(Atom("receive").description == "'receive'")
+        #expect(Atom("it's").description == "'it\\'s'")
+    }
+}
+
+@Suite struct BigIntegerTests {
+    @Test func decimalRoundTrip() throws {
+        let text = "1267650600228229401496703205457"
+        let b = try #require(BigInteger(text))
+        #expect(b.description == text)
+        #expect(BigInteger("-" + text)!.description == "-" + text)
+        #expect(BigInteger("0")!.description == "0")
+        #expect(BigInteger("-0")!.isNegative == false)
+        #expect(BigInteger("12x") == nil)
+    }
+
+    @Test func intConversion() {
+        #expect(BigInteger(Int.min).intValue == Int.min)
+        #expect(BigInteger(Int.max).intValue == Int.max)
+        #expect(BigInteger("9223372036854775808")!.intValue == nil)
+        #expect(BigInteger(-42).description == "-42")
+    }
+
+    @Test func ordering() {
+        #expect(BigInteger(-5) < BigInteger(3))
+        #expect(BigInteger(-5) < BigInteger(-3))
+        #expect(BigInteger(300) > BigInteger(299))
+        #expect(!(BigInteger(7) < BigInteger(7)))
+    }
+}

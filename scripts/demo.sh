@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+# Placeholder until the CLI verbs land.
+echo "demo: $1"
