@@ -54,3 +54,37 @@ import Testing
         #expect(!(BigInteger(7) < BigInteger(7)))
     }
 }
+
+@Suite struct AtomConcurrencyTests {
+    /// Many tasks intern overlapping names at once; each name must get one
+    /// index and read back its own text (run under the thread sanitizer too).
+    @Test func concurrentInterningAgrees() async {
+        let results = await withTaskGroup(of: [String: UInt32].self) { group in
+            for worker in 0..<8 {
+                group.addTask {
+                    var seen: [String: UInt32] = [:]
+                    for i in 0..<2_000 {
+                        let name = "concurrent_atom_\((i * 7 + worker) % 1_500)"
+                        let atom = Atom(name)
+                        #expect(atom.name == name)
+                        atom.withUTF8 { #expect(Array($0) == Array(name.utf8)) }
+                        seen[name] = atom.index
+                    }
+                    return seen
+                }
+            }
+            var all: [[String: UInt32]] = []
+            for await r in group { all.append(r) }
+            return all
+        }
+        var merged: [String: UInt32] = [:]
+        for r in results {
+            for (name, index) in r {
+                if let prior = merged[name] { #expect(prior == index, "\(name) interned twice") }
+                merged[name] = index
+            }
+        }
+        #expect(merged.count == 1_500)
+        #expect(Set(merged.values).count == 1_500)
+    }
+}

@@ -20,6 +20,9 @@ public struct Atom: Hashable, Sendable, Comparable, CustomStringConvertible,
 
     public init(stringLiteral value: String) { self.init(value) }
 
+    /// An atom already in the table (the decoder's memo hands these out).
+    init(index: UInt32) { self.index = index }
+
     /// Interns a name that came from outside, within the table's bound.
     /// Throws ``TermError/atomTableFull`` when the table is full, and
     /// ``TermError/atomTooLong`` past 255 characters.
@@ -35,6 +38,13 @@ public struct Atom: Hashable, Sendable, Comparable, CustomStringConvertible,
 
     /// The atom's text.
     public var name: String { AtomTable.shared.name(of: index) }
+
+    /// Calls `body` with the atom's UTF-8 text (no copy, no lock).
+    @inline(__always)
+    public func withUTF8<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        let e = AtomTable.shared.entry(index)
+        return try body(UnsafeBufferPointer(start: e.pointee.utf8, count: e.pointee.count))
+    }
 
     /// Erlang syntax: quoted when it must be (`'hello world'`, `'Upper'`).
     public var description: String { AtomSyntax.quoted(name) }
@@ -56,35 +66,66 @@ public struct Atom: Hashable, Sendable, Comparable, CustomStringConvertible,
     public static let nonode: Atom = "nonode@nohost"
 }
 
-/// The one process-wide atom table. Reads and writes take a short lock.
-public final class AtomTable: Sendable {
+/// The one process-wide atom table.
+///
+/// Atoms are immortal, as in the BEAM: an entry, once written, never changes
+/// or moves. Interning takes a short lock; reading an atom's text takes none
+/// (entries live in fixed chunks whose addresses never change, and an `Atom`
+/// value can only be had after its entry was written).
+public final class AtomTable: @unchecked Sendable {
     /// The most atoms the table holds before ``Atom/init(external:)`` refuses
     /// new ones (the BEAM's default `+t` limit).
     public static let limit = 1_048_576
+    /// Atoms written in code may go past ``limit`` up to this hard cap;
+    /// past it the program stops, as the BEAM does when its table is full.
+    static let hardCap = limit * 4
 
     static let shared = AtomTable()
 
-    private struct State {
-        var names: [String] = []
-        var indices: [String: UInt32] = [:]
+    struct Entry {
+        let name: String
+        /// NUL-terminated UTF-8 text, immortal.
+        let utf8: UnsafePointer<UInt8>
+        let count: Int
     }
-    private let state = Mutex(State())
+
+    private static let chunkBits = 12
+    private static let chunkSize = 1 << chunkBits
+    private let chunks: UnsafeMutablePointer<UnsafeMutablePointer<Entry>?>
+    private let index = Mutex([String: UInt32]())
+
+    private init() {
+        let n = AtomTable.hardCap / AtomTable.chunkSize
+        chunks = .allocate(capacity: n)
+        chunks.initialize(repeating: nil, count: n)
+    }
 
     /// Number of atoms interned so far.
-    public static var count: Int { shared.state.withLock { $0.names.count } }
+    public static var count: Int { shared.index.withLock { $0.count } }
 
     func intern(_ name: String, bounded: Bool) -> UInt32? {
-        state.withLock { s in
-            if let i = s.indices[name] { return i }
-            if bounded && s.names.count >= AtomTable.limit { return nil }
-            let i = UInt32(s.names.count)
-            s.names.append(name)
-            s.indices[name] = i
+        index.withLock { map in
+            if let i = map[name] { return i }
+            if bounded && map.count >= AtomTable.limit { return nil }
+            precondition(map.count < AtomTable.hardCap, "atom table full (\(AtomTable.hardCap) atoms)")
+            let i = UInt32(map.count)
+            let chunk = Int(i) >> AtomTable.chunkBits
+            if chunks[chunk] == nil { chunks[chunk] = .allocate(capacity: AtomTable.chunkSize) }
+            let utf8 = Array(name.utf8)
+            let text = UnsafeMutablePointer<UInt8>.allocate(capacity: utf8.count + 1)
+            text.initialize(from: utf8, count: utf8.count)
+            text[utf8.count] = 0
+            (chunks[chunk]! + (Int(i) & (AtomTable.chunkSize - 1)))
+                .initialize(to: Entry(name: name, utf8: UnsafePointer(text), count: utf8.count))
+            map[name] = i
             return i
         }
     }
 
-    func name(of index: UInt32) -> String {
-        state.withLock { $0.names[Int(index)] }
+    @inline(__always)
+    func entry(_ i: UInt32) -> UnsafePointer<Entry> {
+        UnsafePointer(chunks[Int(i) >> AtomTable.chunkBits]! + (Int(i) & (AtomTable.chunkSize - 1)))
     }
+
+    func name(of i: UInt32) -> String { entry(i).pointee.name }
 }
