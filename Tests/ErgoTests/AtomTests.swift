@@ -88,3 +88,13 @@ import Testing
         #expect(Set(merged.values).count == 1_500)
     }
 }
+
+@Suite struct AtomIdentityTests {
+    /// Erlang atoms are byte strings: canonically equivalent Unicode texts
+    /// (';' and U+037E, 'é' and 'e'+U+0301) are different atoms.
+    @Test func atomsCompareByBytesNotUnicodeEquivalence() {
+        #expect(Atom(";") != Atom("\u{37E}"))
+        #expect(Atom("\u{E9}") != Atom("e\u{301}"))
+        #expect(Atom("\u{37E}").withUTF8 { Array($0) } == [0xCD, 0xBE])
+    }
+}

@@ -99,7 +99,7 @@ const char *ergo_etf_strerror(int code);
 typedef struct ergo_etf_limits {
     uint32_t max_depth;      /* container nesting (default 1024) */
     uint32_t max_atom_chars; /* characters per atom (default 255, as ERTS) */
-    uint64_t max_nodes;      /* tape nodes per term (default 1 << 26) */
+    uint64_t max_nodes;      /* tape nodes per term (default 1 << 26; at most 2^31 - 1 apply) */
     uint64_t max_inflated;   /* bytes a COMPRESSED term may inflate to (default 64 MiB) */
     uint32_t atom_cache_refs;/* ATOM_CACHE_REF indices 0..n-1 are valid (0: refused) */
     uint32_t reserved;
@@ -116,9 +116,12 @@ typedef enum ergo_etf_kind {
     ERGO_ETF_K_TUPLE = 6,    /* size = arity; size children follow */
     ERGO_ETF_K_NIL = 7,      /* [] */
     ERGO_ETF_K_STRING = 8,   /* STRING_EXT byte list: size = length, v.off = bytes */
-    ERGO_ETF_K_LIST = 9,     /* size = elements (>= 1); size children, then the tail (a NIL node when proper) */
+    ERGO_ETF_K_LIST = 9,     /* size = elements (>= 1); size children, then the tail (a NIL node when proper).
+                              * A LIST_EXT of 0 elements is just its tail, as binary_to_term reads it. */
     ERGO_ETF_K_BINARY = 10,  /* size = bytes, v.off = bytes */
-    ERGO_ETF_K_BITS = 11,    /* bit binary: size = bytes, aux = bits used in the last byte (1..8), v.off */
+    ERGO_ETF_K_BITS = 11,    /* bit binary: size = bytes, aux = bits used in the last byte (1..7), v.off;
+                              * the unused low bits are as received. A BIT_BINARY_EXT with 8 bits used,
+                              * or with no bytes and 0 bits (<<>>), decodes as K_BINARY, as in ERTS. */
     ERGO_ETF_K_MAP = 12,     /* size = pairs; 2*size children: key, value, key, value ... in wire order */
     ERGO_ETF_K_PID = 13,     /* size = id, v.u = serial << 32 | creation; one child: the node atom */
     ERGO_ETF_K_PORT = 14,    /* v.u = id, size = creation; one child: the node atom */
@@ -158,7 +161,8 @@ typedef struct ergo_etf_tape {
     size_t inflated_cap;
     uint32_t *stack;         /* owned; pending children per open container */
     size_t stack_cap;
-    size_t error_offset;     /* input offset of the first bad byte after a failure */
+    size_t error_offset;     /* input offset of the first bad byte after a failure (for an error inside
+                              * a COMPRESSED term: offset into the inflated bytes, tape->data) */
     ergo_etf_limits limits;
 } ergo_etf_tape;
 
@@ -198,7 +202,7 @@ typedef struct ergo_etf_ref {
 typedef struct ergo_etf_buf {
     uint8_t *data;           /* owned bytes, excluding referenced binaries */
     size_t len;
-    size_t cap;
+    size_t cap;              /* usable capacity: at most max_bytes - ref_bytes (0 when size-only) */
     size_t max_bytes;        /* limit on the encoded size including references (0: 1 GiB) */
     ergo_etf_ref *refs;      /* binaries encoded by reference, in order */
     size_t nrefs;
@@ -238,26 +242,28 @@ int ergo_etf_encode_double(ergo_etf_buf *b, double v);                /* NEW_FLO
 /* Atom from UTF-8 text: SMALL_ATOM_UTF8 when < 256 bytes, else ATOM_UTF8;
  * refused (E_ARG) past 255 characters or when not valid UTF-8. */
 int ergo_etf_encode_atom(ergo_etf_buf *b, const char *utf8, size_t len);
-/* Atom from Latin-1 text: SMALL_ATOM_EXT / ATOM_EXT (the pre-UTF-8 forms). */
+/* Atom from Latin-1 text (<= 255 bytes): ATOM_EXT, the pre-UTF-8 form term_to_binary
+ * writes for Latin-1 atoms with minor_version 0 and 1 (it never writes SMALL_ATOM_EXT). */
 int ergo_etf_encode_atom_latin1(ergo_etf_buf *b, const char *latin1, size_t len);
 int ergo_etf_encode_atom_cache_ref(ergo_etf_buf *b, uint8_t index);
 int ergo_etf_encode_tuple_header(ergo_etf_buf *b, uint32_t arity);
 /* List header for n >= 1 elements; write n elements then the tail (nil for a proper list). */
 int ergo_etf_encode_list_header(ergo_etf_buf *b, uint32_t n);
 int ergo_etf_encode_nil(ergo_etf_buf *b);
-/* STRING_EXT (n <= 65535), as Erlang writes lists of bytes. */
+/* STRING_EXT (n <= 65535), as Erlang writes lists of bytes; n == 0 writes NIL ("" is []). */
 int ergo_etf_encode_string(ergo_etf_buf *b, const uint8_t *bytes, size_t n);
 int ergo_etf_encode_binary(ergo_etf_buf *b, const void *bytes, size_t n);
 /* As encode_binary, but a binary of at least b->ref_threshold bytes is not
  * copied: the buffer refers to `bytes`, which must outlive the buffer's use. */
 int ergo_etf_encode_binary_ref(ergo_etf_buf *b, const void *bytes, size_t n);
-/* Bit binary: n bytes, `bits` (1..8) used in the last byte (n >= 1). */
+/* Bit binary: n bytes, `bits` (1..8) used in the last byte (n >= 1); the unused bits are
+ * written as 0, and bits == 8 writes a BINARY_EXT (whole bytes are a binary), as ERTS does. */
 int ergo_etf_encode_bits(ergo_etf_buf *b, const void *bytes, size_t n, unsigned bits);
 int ergo_etf_encode_map_header(ergo_etf_buf *b, uint32_t pairs);
 /* NEW_PID_EXT. */
 int ergo_etf_encode_pid(ergo_etf_buf *b, const char *node, size_t node_len,
                         uint32_t id, uint32_t serial, uint32_t creation);
-/* NEW_PORT_EXT, or V4_PORT_EXT when id needs more than 32 bits. */
+/* NEW_PORT_EXT, or V4_PORT_EXT when id needs more than 28 bits (as ERTS does). */
 int ergo_etf_encode_port(ergo_etf_buf *b, const char *node, size_t node_len,
                          uint64_t id, uint32_t creation);
 /* NEWER_REFERENCE_EXT with 1..5 id words. */
@@ -276,11 +282,20 @@ int ergo_etf_encode_fun_end(ergo_etf_buf *b, size_t mark);
 
 /* Re-encode the subtree at tape node `index` (without a version byte);
  * *next (may be NULL) receives the index after it. An ATOM_REF node is
- * written as ATOM_CACHE_REF. Atoms keep their Latin-1 or UTF-8 form. */
+ * written as ATOM_CACHE_REF. Atoms keep their Latin-1 or UTF-8 form.
+ * Binaries of at least b->ref_threshold bytes go by reference, as with
+ * encode_binary_ref: tape->data must then outlive the buffer's use (set
+ * ref_threshold to SIZE_MAX to copy everything). A term Erlang wrote with
+ * minor_version 1 or 2 comes back byte for byte; the older forms come back
+ * as OTP 23+ writes them: PID/PORT/REFERENCE/NEW_REFERENCE_EXT as
+ * NEW_PID/NEW_PORT/NEWER_REFERENCE_EXT, FLOAT_EXT as NEW_FLOAT_EXT,
+ * SMALL_ATOM_EXT as ATOM_EXT, non-minimal integers in their smallest form. */
 int ergo_etf_encode_tape(ergo_etf_buf *b, const ergo_etf_tape *tape, size_t index, size_t *next);
 
 /* Compress an encoded term (`term` starts with the 131 byte) into `out` as
- * 131, COMPRESSED, size, zlib stream, at zlib `level` (0..9, -1 default). */
+ * 131, COMPRESSED, size, zlib stream, at zlib `level` (0..9, -1 default).
+ * Always compresses (term_to_binary keeps the plain form when that is not
+ * smaller; callers decide). E_UNSUPPORTED when built without zlib. */
 int ergo_etf_compress(ergo_etf_buf *out, const uint8_t *term, size_t len, int level);
 
 #ifdef __cplusplus

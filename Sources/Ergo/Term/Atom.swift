@@ -92,7 +92,10 @@ public final class AtomTable: @unchecked Sendable {
     private static let chunkBits = 12
     private static let chunkSize = 1 << chunkBits
     private let chunks: UnsafeMutablePointer<UnsafeMutablePointer<Entry>?>
-    private let index = Mutex([String: UInt32]())
+    /// Keyed by the UTF-8 bytes, not by `String`: Swift compares strings by
+    /// canonical equivalence, but 'é' (U+00E9) and 'é' (e, U+0301), or ';'
+    /// and U+037E, are distinct atoms in Erlang.
+    private let index = Mutex([[UInt8]: UInt32]())
 
     private init() {
         let n = AtomTable.hardCap / AtomTable.chunkSize
@@ -104,20 +107,20 @@ public final class AtomTable: @unchecked Sendable {
     public static var count: Int { shared.index.withLock { $0.count } }
 
     func intern(_ name: String, bounded: Bool) -> UInt32? {
-        index.withLock { map in
-            if let i = map[name] { return i }
+        let utf8 = Array(name.utf8)
+        return index.withLock { map in
+            if let i = map[utf8] { return i }
             if bounded && map.count >= AtomTable.limit { return nil }
             precondition(map.count < AtomTable.hardCap, "atom table full (\(AtomTable.hardCap) atoms)")
             let i = UInt32(map.count)
             let chunk = Int(i) >> AtomTable.chunkBits
             if chunks[chunk] == nil { chunks[chunk] = .allocate(capacity: AtomTable.chunkSize) }
-            let utf8 = Array(name.utf8)
             let text = UnsafeMutablePointer<UInt8>.allocate(capacity: utf8.count + 1)
             text.initialize(from: utf8, count: utf8.count)
             text[utf8.count] = 0
             (chunks[chunk]! + (Int(i) & (AtomTable.chunkSize - 1)))
                 .initialize(to: Entry(name: name, utf8: UnsafePointer(text), count: utf8.count))
-            map[name] = i
+            map[utf8] = i
             return i
         }
     }

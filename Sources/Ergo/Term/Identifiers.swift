@@ -13,7 +13,7 @@ public struct PID: Hashable, Sendable, CustomStringConvertible {
         self.creation = creation
     }
 
-    public var description: String { "<\(node.name).\(id).\(serial)>" }
+    public var description: String { TermPrinter.pid(self) }
 }
 
 /// A port identifier (`#Port<node.id>`).
@@ -28,7 +28,7 @@ public struct Port: Hashable, Sendable, CustomStringConvertible {
         self.creation = creation
     }
 
-    public var description: String { "#Port<\(node.name).\(id)>" }
+    public var description: String { TermPrinter.port(self) }
 }
 
 /// A reference (`#Ref<node.w1.w2.w3>`): 1 to 5 id words (OTP 25 makes 3, or 4
@@ -47,9 +47,7 @@ public struct Ref: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Erlang prints the words most significant first.
-    public var description: String {
-        "#Ref<\(node.name)." + ids.reversed().map(String.init).joined(separator: ".") + ">"
-    }
+    public var description: String { TermPrinter.ref(self) }
 }
 
 /// A process alias (OTP 24): a reference that delivers messages to the
@@ -72,7 +70,7 @@ public struct Export: Hashable, Sendable, CustomStringConvertible {
         self.arity = arity
     }
 
-    public var description: String { "fun \(module):\(function)/\(arity)" }
+    public var description: String { TermPrinter.export(self) }
 }
 
 /// A local fun (NEW_FUN_EXT), kept whole so it encodes back byte for byte.
@@ -101,5 +99,5 @@ public struct Fun: Hashable, Sendable, CustomStringConvertible {
         self.freeVariables = freeVariables
     }
 
-    public var description: String { "#Fun<\(module.name).\(oldIndex).\(oldUniq)>" }
+    public var description: String { TermPrinter.fun(self) }
 }
