@@ -60,9 +60,18 @@ fuzz:
 	cmake --build build/fuzz -j $(JOBS); \
 	./fuzz/run.sh build/fuzz $(FUZZ_SECONDS)
 
+# The Swift suite, then again under AddressSanitizer (the Swift code walks the
+# C core's memory), then the concurrency tests under ThreadSanitizer.
+# lsan.supp lists leaks of the toolchain's own libraries (XCTest, Foundation).
 swift-test:
 	swift build --build-tests
 	swift test --skip-build
+	swift build --build-tests --sanitize=address --scratch-path .build-asan
+	LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/Sanitizers/lsan.supp \
+	  swift test --skip-build --sanitize=address --scratch-path .build-asan
+	swift build --build-tests --sanitize=thread --scratch-path .build-tsan
+	TSAN_OPTIONS=halt_on_error=1 \
+	  swift test --skip-build --sanitize=thread --scratch-path .build-tsan --filter Concurrency
 
 bench:
 	./bench/run.sh $(ONLY)

@@ -1,4 +1,4 @@
-import Synchronization
+
 
 /// An Erlang atom: a name interned once in the process-wide atom table, as the
 /// BEAM does, and compared by index.
@@ -95,7 +95,7 @@ public final class AtomTable: @unchecked Sendable {
     /// Keyed by the UTF-8 bytes, not by `String`: Swift compares strings by
     /// canonical equivalence, but 'é' (U+00E9) and 'é' (e, U+0301), or ';'
     /// and U+037E, are distinct atoms in Erlang.
-    private let index = Mutex([[UInt8]: UInt32]())
+    private let index = Locked([[UInt8]: UInt32]())
 
     private init() {
         let n = AtomTable.hardCap / AtomTable.chunkSize
