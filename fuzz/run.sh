@@ -15,7 +15,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ARTIFACTS="$BUILD/fuzz-artifacts"
 mkdir -p "$ARTIFACTS"
 
-targets=$(find "$BUILD" -type f -perm -u+x -name 'fuzz_*' | sort)
+targets=$(find "$BUILD/fuzz" -maxdepth 1 -type f -perm -u+x -name 'fuzz_*' 2>/dev/null | sort)
 if [ -z "$targets" ]; then
   echo "fuzz: no fuzz_* targets under $BUILD (configure with -DERGO_FUZZ=ON)" >&2
   exit 1

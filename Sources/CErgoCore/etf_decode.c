@@ -9,14 +9,14 @@
  * element needs at least one), so a huge claimed count in a short input
  * fails at once with E_TRUNCATED and nothing is allocated for it. The node
  * array grows geometrically up to limits.max_nodes and is kept for the next
- * decode.
+ * decode; as every node takes at least one input byte, it never holds more
+ * than 16 bytes per byte of input (or of inflated input).
  */
 #include <errno.h>
 #include <locale.h>
 #include <math.h>
 #include <stdlib.h>
 
-#include "ergo_features.h"
 #include "etf_internal.h"
 
 _Static_assert(sizeof(ergo_etf_node) == 16, "a tape node is 16 bytes");
@@ -120,7 +120,8 @@ static ERGO_NOINLINE int grow_stack(ergo_etf_tape *t, size_t need)
 }
 
 /* Character count and validity of atom text that is not plain short ASCII. */
-static ERGO_NOINLINE int check_atom_text(const dec *d, const uint8_t *s, size_t len, unsigned flags)
+static ERGO_NOINLINE int check_atom_text(uint32_t max_chars, const uint8_t *s, size_t len,
+                                         unsigned flags)
 {
     size_t chars = len;
     if (!(flags & ERGO_ETF_F_LATIN1)) {
@@ -129,7 +130,7 @@ static ERGO_NOINLINE int check_atom_text(const dec *d, const uint8_t *s, size_t 
             return ERGO_ETF_E_UTF8;
         chars = (size_t)c;
     }
-    return chars > d->max_atom_chars ? ERGO_ETF_E_ATOM_LENGTH : 0;
+    return chars > max_chars ? ERGO_ETF_E_ATOM_LENGTH : 0;
 }
 
 /* FLOAT_EXT: 31 bytes of "%.20e" text, NUL padded. Accepted as ERTS does:
@@ -166,14 +167,18 @@ static ERGO_NOINLINE int old_float(const uint8_t *s, double *out)
     }
     if (i != n)
         return ERGO_ETF_E_VALUE;
-    /* strtod follows the C locale's decimal point; the wire always uses '.'. */
-    const struct lconv *lc = localeconv();
-    if (lc && lc->decimal_point && lc->decimal_point[0] && lc->decimal_point[0] != '.' &&
-        lc->decimal_point[1] == 0)
-        text[dot] = lc->decimal_point[0];
+    /* strtod follows the C locale's decimal point, while the wire always
+     * uses '.': when strtod stops there, retry with the locale's point. */
     int saved = errno;
     char *endp;
     double v = strtod(text, &endp);
+    if (endp == text + dot) {
+        const struct lconv *lc = localeconv();
+        if (lc && lc->decimal_point && lc->decimal_point[0] && lc->decimal_point[1] == 0) {
+            text[dot] = lc->decimal_point[0];
+            v = strtod(text, &endp);
+        }
+    }
     errno = saved;
     if (endp != text + n || !isfinite(v))
         return ERGO_ETF_E_VALUE;
@@ -185,8 +190,8 @@ static ERGO_NOINLINE int old_float(const uint8_t *s, double *out)
 
 /* An atom in any of its five forms at p, into n. Returns the byte after it,
  * or NULL with *rc set (the offending byte is p). */
-ERGO_INLINE const uint8_t *atom_at(const dec *d, const uint8_t *p, const uint8_t *end,
-                                   ergo_etf_node *n, int *rc)
+ERGO_INLINE const uint8_t *atom_at(const uint8_t *base, uint32_t max_chars, uint32_t cache_refs,
+                                   const uint8_t *p, const uint8_t *end, ergo_etf_node *n, int *rc)
 {
     size_t len, hdr;
     unsigned flags;
@@ -196,27 +201,35 @@ ERGO_INLINE const uint8_t *atom_at(const dec *d, const uint8_t *p, const uint8_t
     case ERGO_ETF_TAG_SMALL_ATOM_UTF8:
         if (ERGO_UNLIKELY(end - p < 2))
             goto truncated;
-        len = p[1], hdr = 2, flags = 0;
+        len = p[1];
+        hdr = 2;
+        flags = 0;
         break;
     case ERGO_ETF_TAG_ATOM_UTF8:
         if (ERGO_UNLIKELY(end - p < 3))
             goto truncated;
-        len = ergo_be16(p + 1), hdr = 3, flags = 0;
+        len = ergo_be16(p + 1);
+        hdr = 3;
+        flags = 0;
         break;
     case ERGO_ETF_TAG_SMALL_ATOM:
         if (ERGO_UNLIKELY(end - p < 2))
             goto truncated;
-        len = p[1], hdr = 2, flags = ERGO_ETF_F_LATIN1;
+        len = p[1];
+        hdr = 2;
+        flags = ERGO_ETF_F_LATIN1;
         break;
     case ERGO_ETF_TAG_ATOM:
         if (ERGO_UNLIKELY(end - p < 3))
             goto truncated;
-        len = ergo_be16(p + 1), hdr = 3, flags = ERGO_ETF_F_LATIN1;
+        len = ergo_be16(p + 1);
+        hdr = 3;
+        flags = ERGO_ETF_F_LATIN1;
         break;
     case ERGO_ETF_TAG_ATOM_CACHE_REF:
         if (ERGO_UNLIKELY(end - p < 2))
             goto truncated;
-        if (ERGO_UNLIKELY(p[1] >= d->cache_refs)) {
+        if (ERGO_UNLIKELY(p[1] >= cache_refs)) {
             *rc = ERGO_ETF_E_ATOM_CACHE;
             return NULL;
         }
@@ -229,19 +242,22 @@ ERGO_INLINE const uint8_t *atom_at(const dec *d, const uint8_t *p, const uint8_t
     if (ERGO_UNLIKELY((size_t)(end - p) - hdr < len))
         goto truncated;
     const uint8_t *s = p + hdr;
-    if (ERGO_UNLIKELY(len > d->max_atom_chars || (!flags && !ergo_utf8_is_ascii(s, len)))) {
-        int e = check_atom_text(d, s, len, flags);
+    if (ERGO_UNLIKELY(len > max_chars || (!flags && !ergo_utf8_is_ascii(s, len)))) {
+        int e = check_atom_text(max_chars, s, len, flags);
         if (e) {
             *rc = e;
             return NULL;
         }
     }
-    put(n, ERGO_ETF_K_ATOM, flags, 0, (uint32_t)len, (uint64_t)(s - d->base));
+    put(n, ERGO_ETF_K_ATOM, flags, 0, (uint32_t)len, (uint64_t)(s - base));
     return s + len;
 truncated:
     *rc = ERGO_ETF_E_TRUNCATED;
     return NULL;
 }
+
+/* atom_at with the limits of the decoding context d. */
+#define DATOM(...) atom_at(d->base, d->max_atom_chars, d->cache_refs, __VA_ARGS__)
 
 /* A SMALL_INTEGER_EXT or INTEGER_EXT at p (fun indices, export arity);
  * returns the byte after it or NULL with *rc set (offending byte: p). */
@@ -274,7 +290,7 @@ truncated:
 static const uint8_t *pid_at(const dec *d, const uint8_t *p, const uint8_t *end, ergo_etf_node *n,
                              int *rc, const uint8_t **errp)
 {
-    const uint8_t *q = atom_at(d, p + 1, end, n + 1, rc);
+    const uint8_t *q = DATOM(p + 1, end, n + 1, rc);
     if (!q) {
         *errp = p + 1;
         return NULL;
@@ -310,7 +326,7 @@ static ERGO_NOINLINE const uint8_t *compound_at(const dec *d, const uint8_t *p, 
     case ERGO_ETF_TAG_PORT:
     case ERGO_ETF_TAG_NEW_PORT:
     case ERGO_ETF_TAG_V4_PORT:
-        if (!(q = atom_at(d, a = q, end, n + 1, rc)))
+        if (!(q = DATOM(a = q, end, n + 1, rc)))
             goto fail_at_a;
         if (*p == ERGO_ETF_TAG_NEW_PORT) {
             if (end - q < 8)
@@ -331,7 +347,7 @@ static ERGO_NOINLINE const uint8_t *compound_at(const dec *d, const uint8_t *p, 
         *nodes_used = 2;
         return q;
     case ERGO_ETF_TAG_REFERENCE:
-        if (!(q = atom_at(d, a = q, end, n + 1, rc)))
+        if (!(q = DATOM(a = q, end, n + 1, rc)))
             goto fail_at_a;
         if (end - q < 5)
             goto truncated;
@@ -347,7 +363,7 @@ static ERGO_NOINLINE const uint8_t *compound_at(const dec *d, const uint8_t *p, 
             *rc = ERGO_ETF_E_VALUE;
             goto fail_at_p;
         }
-        if (!(q = atom_at(d, a = p + 3, end, n + 1, rc)))
+        if (!(q = DATOM(a = p + 3, end, n + 1, rc)))
             goto fail_at_a;
         size_t cbytes = *p == ERGO_ETF_TAG_NEWER_REFERENCE ? 4 : 1;
         if ((size_t)(end - q) < cbytes + 4 * words)
@@ -361,7 +377,7 @@ static ERGO_NOINLINE const uint8_t *compound_at(const dec *d, const uint8_t *p, 
     }
     case ERGO_ETF_TAG_EXPORT:
         put(n, ERGO_ETF_K_EXPORT, 0, 0, 0, 0);
-        if (!(q = atom_at(d, a = q, end, n + 1, rc)) || !(q = atom_at(d, a = q, end, n + 2, rc)) ||
+        if (!(q = DATOM(a = q, end, n + 1, rc)) || !(q = DATOM(a = q, end, n + 2, rc)) ||
             !(q = small_int_at(a = q, end, n + 3, rc)))
             goto fail_at_a;
         if (n[3].v.i < 0 || n[3].v.i > 255) {
@@ -383,7 +399,7 @@ static ERGO_NOINLINE const uint8_t *compound_at(const dec *d, const uint8_t *p, 
         }
         *num_free = ergo_be32(p + 26);
         put(n, ERGO_ETF_K_FUN, 0, p[5], *num_free, (uint64_t)(p + 6 - d->base));
-        if (!(q = atom_at(d, a = p + 30, end, n + 1, rc)) ||
+        if (!(q = DATOM(a = p + 30, end, n + 1, rc)) ||
             !(q = small_int_at(a = q, end, n + 2, rc)) ||
             !(q = small_int_at(a = q, end, n + 3, rc)))
             goto fail_at_a;
@@ -446,8 +462,16 @@ ERGO_INLINE int decode_term(dec *d, const uint8_t *p, const uint8_t *end, const 
 {
     ergo_etf_tape *t = d->t;
     const uint8_t *const base = d->base;
+    int rc = 0;
+    if (ERGO_UNLIKELY(t->nodes == NULL) && (rc = grow_nodes(d, 0, 1)) != 0) {
+        t->count = 0;
+        *endp = p;
+        return rc;
+    }
     const size_t max_nodes = d->max_nodes;
     const uint32_t max_depth = d->max_depth;
+    const uint32_t max_atom_chars = d->max_atom_chars;
+    const uint32_t cache_refs = d->cache_refs;
     ergo_etf_node *nodes = t->nodes;
     ergo_etf_node *nd = nodes;
     ergo_etf_node *nlim = nodes + (t->capacity < max_nodes ? t->capacity : max_nodes);
@@ -457,7 +481,6 @@ ERGO_INLINE int decode_term(dec *d, const uint8_t *p, const uint8_t *end, const 
     uint32_t pending = 1; /* terms left in the innermost open container */
     uint64_t k;           /* children of the container being opened */
     size_t hdr;           /* and the size of its header */
-    int rc = 0;
 
     /* While a term is being read p stays at its tag, so on failure p is the
      * offending byte (helpers that fail deeper report through errp). */
@@ -493,12 +516,25 @@ ERGO_INLINE int decode_term(dec *d, const uint8_t *p, const uint8_t *end, const 
             put(nd++, ERGO_ETF_K_INT, 0, 0, 0, (uint64_t)(int64_t)(int32_t)ergo_be32(p + 1));
             p += 5;
             break;
-        case ERGO_ETF_TAG_SMALL_ATOM_UTF8:
+        case ERGO_ETF_TAG_SMALL_ATOM_UTF8: {
+            /* the common atom form, inline */
+            NEED(2);
+            size_t len = p[1];
+            NEED(2 + len);
+            const uint8_t *s = p + 2;
+            if (ERGO_UNLIKELY(len > max_atom_chars || !ergo_utf8_is_ascii(s, len))) {
+                if ((rc = check_atom_text(max_atom_chars, s, len, 0)) != 0)
+                    goto fail;
+            }
+            put(nd++, ERGO_ETF_K_ATOM, 0, 0, (uint32_t)len, (uint64_t)(s - base));
+            p = s + len;
+            break;
+        }
         case ERGO_ETF_TAG_ATOM_UTF8:
         case ERGO_ETF_TAG_SMALL_ATOM:
         case ERGO_ETF_TAG_ATOM:
         case ERGO_ETF_TAG_ATOM_CACHE_REF: {
-            const uint8_t *q = atom_at(d, p, end, nd, &rc);
+            const uint8_t *q = atom_at(base, max_atom_chars, cache_refs, p, end, nd, &rc);
             if (ERGO_UNLIKELY(!q))
                 goto fail;
             p = q;
@@ -835,10 +871,10 @@ int ergo_etf_decode(ergo_etf_tape *tape, const uint8_t *buf, size_t len, unsigne
     tape->data = buf;
     tape->data_len = len;
 
+    if (ERGO_UNLIKELY(len == 0))
+        return ERGO_ETF_E_TRUNCATED; /* (buf may then be NULL) */
     size_t pos = 0;
     if (!(flags & ERGO_ETF_DECODE_NO_VERSION)) {
-        if (ERGO_UNLIKELY(len == 0))
-            return ERGO_ETF_E_TRUNCATED;
         if (ERGO_UNLIKELY(buf[0] != ERGO_ETF_VERSION))
             return ERGO_ETF_E_VERSION;
         pos = 1;

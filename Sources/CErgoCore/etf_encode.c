@@ -219,17 +219,24 @@ ERGO_INLINE long atom_utf8_size(const uint8_t *s, size_t len)
     return (long)(len < 256 ? 2 + len : 3 + len);
 }
 
+/* memcpy that accepts (NULL, 0), as callers may pass for empty text. */
+ERGO_INLINE void copy_bytes(uint8_t *w, const void *s, size_t len)
+{
+    if (len)
+        memcpy(w, s, len);
+}
+
 ERGO_INLINE uint8_t *put_atom_utf8(uint8_t *w, const uint8_t *s, size_t len)
 {
     if (len < 256) {
         w[0] = ERGO_ETF_TAG_SMALL_ATOM_UTF8;
         w[1] = (uint8_t)len;
-        memcpy(w + 2, s, len);
+        copy_bytes(w + 2, s, len);
         return w + 2 + len;
     }
     w[0] = ERGO_ETF_TAG_ATOM_UTF8;
     ergo_put16(w + 1, (uint16_t)len);
-    memcpy(w + 3, s, len);
+    copy_bytes(w + 3, s, len);
     return w + 3 + len;
 }
 
@@ -237,7 +244,7 @@ ERGO_INLINE uint8_t *put_atom_latin1(uint8_t *w, const uint8_t *s, size_t len)
 {
     w[0] = ERGO_ETF_TAG_ATOM;
     ergo_put16(w + 1, (uint16_t)len);
-    memcpy(w + 3, s, len);
+    copy_bytes(w + 3, s, len);
     return w + 3 + len;
 }
 
@@ -259,8 +266,7 @@ static int enc_binary(ergo_etf_buf *b, const void *bytes, size_t n)
     RESERVE(w, b, 5 + n);
     w[0] = ERGO_ETF_TAG_BINARY;
     ergo_put32(w + 1, (uint32_t)n);
-    if (n)
-        memcpy(w + 5, bytes, n);
+    copy_bytes(w + 5, bytes, n);
     return 0;
 }
 
@@ -310,9 +316,10 @@ int ergo_etf_encode_raw(ergo_etf_buf *b, const void *bytes, size_t len)
 {
     if (len > (b->max_bytes ? b->max_bytes : DEFAULT_MAX_BYTES))
         return ergo_etf_buf_fail(b, ERGO_ETF_E_LIMIT);
+    if (len == 0)
+        return b->error;
     RESERVE(w, b, len);
-    if (len)
-        memcpy(w, bytes, len);
+    memcpy(w, bytes, len);
     return 0;
 }
 
@@ -505,7 +512,7 @@ int ergo_etf_encode_port(ergo_etf_buf *b, const char *node, size_t node_len, uin
     long asz = atom_utf8_size((const uint8_t *)node, node_len);
     if (asz < 0)
         return ergo_etf_buf_fail(b, (int)asz);
-    int v4 = id > 0x0FFFFFFFu; /* as ERTS: NEW_PORT_EXT up to 28 bits (ERTS_MAX_V3_PORT_NUMBER) */
+    int v4 = id > ERGO_ETF_MAX_V3_PORT; /* as ERTS: NEW_PORT_EXT up to 28 bits */
     RESERVE(w, b, 1 + (size_t)asz + (v4 ? 12 : 8));
     w[0] = v4 ? ERGO_ETF_TAG_V4_PORT : ERGO_ETF_TAG_NEW_PORT;
     w = put_atom_utf8(w + 1, (const uint8_t *)node, node_len);
@@ -600,7 +607,7 @@ int ergo_etf_encode_fun_end(ergo_etf_buf *b, size_t mark)
 
 /* ---- Re-encoding a tape ---------------------------------------------------------- */
 
-/* Bytes of the atom node n (ATOM or ATOM_REF) and where they go. */
+/* Bytes of the atom node n (ATOM or ATOM_REF). */
 ERGO_INLINE size_t atom_node_size(const ergo_etf_node *n)
 {
     if (n->kind == ERGO_ETF_K_ATOM_REF)
@@ -621,6 +628,123 @@ ERGO_INLINE uint8_t *put_atom_node(uint8_t *w, const ergo_etf_node *n, const uin
     return put_atom_utf8(w, data + n->v.off, n->size);
 }
 
+ERGO_INLINE size_t big_digits(const ergo_etf_node *n, const uint8_t *data)
+{
+    size_t d = n->size;
+    while (d > 0 && data[n->v.off + d - 1] == 0)
+        d--;
+    return d;
+}
+
+/* Encoded size of one node, not counting its children (a pid, port or
+ * reference includes its node atom, the next node). 0 for a bad node. */
+static size_t node_size(const ergo_etf_node *n, const ergo_etf_node *next, const uint8_t *data)
+{
+    switch (n->kind) {
+    case ERGO_ETF_K_INT: {
+        int64_t v = n->v.i;
+        if ((uint64_t)v <= 255)
+            return 2;
+        if (v >= INT32_MIN && v <= INT32_MAX)
+            return 5;
+        return 3 + uint_bytes(v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
+    }
+    case ERGO_ETF_K_BIG: {
+        size_t d = big_digits(n, data);
+        if (d <= 8) {
+            /* a K_BIG that fits int64 (not from the decoder) is written small */
+            uint64_t mag = 0;
+            for (size_t i = d; i-- > 0;)
+                mag = mag << 8 | data[n->v.off + i];
+            ergo_etf_node t = *n;
+            if (!(n->flags & ERGO_ETF_F_NEGATIVE) && mag <= (uint64_t)INT64_MAX) {
+                t.kind = ERGO_ETF_K_INT;
+                t.v.i = (int64_t)mag;
+                return node_size(&t, next, data);
+            }
+            if ((n->flags & ERGO_ETF_F_NEGATIVE) && mag <= (uint64_t)INT64_MAX + 1) {
+                t.kind = ERGO_ETF_K_INT;
+                t.v.u = (uint64_t)0 - mag;
+                return node_size(&t, next, data);
+            }
+        }
+        return (d <= 255 ? 3 : 6) + d;
+    }
+    case ERGO_ETF_K_FLOAT: return 9;
+    case ERGO_ETF_K_ATOM:
+    case ERGO_ETF_K_ATOM_REF: return atom_node_size(n);
+    case ERGO_ETF_K_TUPLE: return n->size <= 255 ? 2 : 5;
+    case ERGO_ETF_K_NIL: return 1;
+    case ERGO_ETF_K_STRING: return 3 + (size_t)n->size;
+    case ERGO_ETF_K_LIST:
+    case ERGO_ETF_K_MAP: return 5;
+    case ERGO_ETF_K_BINARY: return 5 + (size_t)n->size;
+    case ERGO_ETF_K_BITS:
+        if (n->aux < 1 || n->aux > 8 || n->size < 1)
+            return 0;
+        return (n->aux == 8 ? 5 : 6) + (size_t)n->size;
+    case ERGO_ETF_K_PID:
+    case ERGO_ETF_K_PORT:
+    case ERGO_ETF_K_REF: {
+        if (!next || (next->kind != ERGO_ETF_K_ATOM && next->kind != ERGO_ETF_K_ATOM_REF))
+            return 0;
+        size_t a = atom_node_size(next);
+        if (n->kind == ERGO_ETF_K_PID)
+            return 1 + a + 12;
+        if (n->kind == ERGO_ETF_K_PORT)
+            return 1 + a + (n->v.u > ERGO_ETF_MAX_V3_PORT ? 12 : 8);
+        if (n->aux < 1 || n->aux > 5)
+            return 0;
+        return 3 + a + 4 + 4 * (size_t)n->aux;
+    }
+    case ERGO_ETF_K_EXPORT: return 1;
+    case ERGO_ETF_K_FUN: return 30;
+    default: return 0;
+    }
+}
+
+/* Children that follow node n in the tape (the node atom of a pid, port or
+ * reference is counted as part of the node itself). */
+ERGO_INLINE uint64_t node_children(const ergo_etf_node *n)
+{
+    switch (n->kind) {
+    case ERGO_ETF_K_TUPLE: return n->size;
+    case ERGO_ETF_K_LIST: return (uint64_t)n->size + 1;
+    case ERGO_ETF_K_MAP: return (uint64_t)n->size * 2;
+    case ERGO_ETF_K_EXPORT: return 3;
+    case ERGO_ETF_K_FUN: return (uint64_t)n->size + 4;
+    default: return 0;
+    }
+}
+
+/* Size-only mode: add up the sizes (nothing goes by reference). */
+static int encode_tape_sizing(ergo_etf_buf *b, const ergo_etf_tape *tape, size_t index,
+                              size_t *next)
+{
+    const ergo_etf_node *nodes = tape->nodes;
+    size_t i = index, total = 0;
+    uint64_t pending = 1;
+    while (pending) {
+        if (i >= tape->count)
+            return ergo_etf_buf_fail(b, ERGO_ETF_E_ARG);
+        const ergo_etf_node *n = &nodes[i++];
+        int pair = n->kind == ERGO_ETF_K_PID || n->kind == ERGO_ETF_K_PORT ||
+                   n->kind == ERGO_ETF_K_REF;
+        size_t s = node_size(n, pair && i < tape->count ? &nodes[i] : NULL, tape->data);
+        if (s == 0)
+            return ergo_etf_buf_fail(b, ERGO_ETF_E_ARG);
+        i += pair;
+        total += s;
+        pending += node_children(n) - 1;
+    }
+    ergo_etf_buf_reserve_slow(b, total);
+    if (b->error)
+        return b->error;
+    if (next)
+        *next = i;
+    return 0;
+}
+
 typedef struct fun_frame {
     uint64_t close_at; /* `pending` once the fun's subtree is written */
     size_t mark;       /* own-buffer position of the fun's tag */
@@ -630,205 +754,268 @@ typedef struct fun_frame {
 
 int ergo_etf_encode_tape(ergo_etf_buf *b, const ergo_etf_tape *tape, size_t index, size_t *next)
 {
-    const ergo_etf_node *nodes = tape->nodes;
-    const uint8_t *data = tape->data;
-    const size_t count = tape->count;
-    size_t i = index;
+    if (b->error)
+        return b->error;
+    if (b->sizing)
+        return encode_tape_sizing(b, tape, index, next);
+    if (ERGO_UNLIKELY(b->data == NULL)) {
+        /* first use: allocate, so that the cursor below is a real pointer */
+        if (ergo_etf_buf_reserve_slow(b, 1) == NULL)
+            return b->error;
+        b->len--;
+    }
+
+    if (index >= tape->count)
+        return ergo_etf_buf_fail(b, ERGO_ETF_E_ARG);
+    const ergo_etf_node *n = tape->nodes + index;
+    const ergo_etf_node *const nend = tape->nodes + tape->count;
+    const uint8_t *const data = tape->data;
+    const size_t threshold = ref_threshold(b);
+    /* The cursor lives in locals the compiler keeps in registers (the byte
+     * stores cannot alias them); b is synced around the slow paths. */
+    uint8_t *w = b->data + b->len, *wend = b->data + b->cap;
     uint64_t pending = 1;
+    uint64_t close_at = UINT64_MAX; /* `pending` when the innermost fun ends */
     fun_frame inline_funs[FUN_INLINE_FRAMES];
     fun_frame *funs = inline_funs;
     size_t nfuns = 0, funs_cap = FUN_INLINE_FRAMES;
-    const size_t threshold = ref_threshold(b);
     int rc = 0;
 
-    if (b->error)
-        return b->error;
+#define SYNC() (b->len = (size_t)(w - b->data))
+#define RELOAD() (w = b->data + b->len, wend = b->data + b->cap)
+#define ROOM(k)                                                                 \
+    do {                                                                        \
+        if (ERGO_UNLIKELY((size_t)(wend - w) < (size_t)(k))) {                  \
+            SYNC();                                                             \
+            if (ergo_etf_buf_reserve_slow(b, (k)) == NULL)                      \
+                goto failed;                                                    \
+            b->len -= (k); /* room made, nothing written yet */                 \
+            RELOAD();                                                           \
+        }                                                                       \
+    } while (0)
+
     while (pending) {
-        if (ERGO_UNLIKELY(i >= count)) {
-            rc = ergo_etf_buf_fail(b, ERGO_ETF_E_ARG);
-            break;
-        }
-        const ergo_etf_node *n = &nodes[i++];
+        if (ERGO_UNLIKELY(n >= nend))
+            goto bad;
         pending--;
         switch (n->kind) {
-        case ERGO_ETF_K_INT:
-            rc = enc_int(b, n->v.i);
+        case ERGO_ETF_K_INT: {
+            int64_t v = n->v.i;
+            if ((uint64_t)v <= 255) {
+                ROOM(2);
+                w[0] = ERGO_ETF_TAG_SMALL_INTEGER;
+                w[1] = (uint8_t)v;
+                w += 2;
+            } else if (v >= INT32_MIN && v <= INT32_MAX) {
+                ROOM(5);
+                w[0] = ERGO_ETF_TAG_INTEGER;
+                ergo_put32(w + 1, (uint32_t)v);
+                w += 5;
+            } else {
+                uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+                size_t nd = uint_bytes(mag);
+                ROOM(3 + nd);
+                w = put_small_big(w, v < 0, mag, nd);
+            }
             break;
-        case ERGO_ETF_K_ATOM:
-        case ERGO_ETF_K_ATOM_REF: {
-            uint8_t *w = ergo_etf_buf_reserve(b, atom_node_size(n));
-            if (w)
-                put_atom_node(w, n, data);
+        }
+        case ERGO_ETF_K_ATOM: {
+            size_t len = n->size;
+            const uint8_t *s = data + n->v.off;
+            ROOM(atom_node_size(n));
+            if (n->flags & ERGO_ETF_F_LATIN1) {
+                w = put_atom_latin1(w, s, len);
+            } else if (len < 256) {
+                w[0] = ERGO_ETF_TAG_SMALL_ATOM_UTF8;
+                w[1] = (uint8_t)len;
+                memcpy(w + 2, s, len);
+                w += 2 + len;
+            } else {
+                w = put_atom_utf8(w, s, len);
+            }
             break;
         }
         case ERGO_ETF_K_TUPLE:
-            rc = ergo_etf_encode_tuple_header(b, n->size);
+            ROOM(n->size <= 255 ? 2 : 5);
+            if (n->size <= 255) {
+                w[0] = ERGO_ETF_TAG_SMALL_TUPLE;
+                w[1] = (uint8_t)n->size;
+                w += 2;
+            } else {
+                w[0] = ERGO_ETF_TAG_LARGE_TUPLE;
+                ergo_put32(w + 1, n->size);
+                w += 5;
+            }
             pending += n->size;
             break;
-        case ERGO_ETF_K_NIL: {
-            uint8_t *w = ergo_etf_buf_reserve(b, 1);
-            if (w)
-                w[0] = ERGO_ETF_TAG_NIL;
+        case ERGO_ETF_K_NIL:
+            ROOM(1);
+            *w++ = ERGO_ETF_TAG_NIL;
             break;
-        }
-        case ERGO_ETF_K_LIST: {
-            uint8_t *w = ergo_etf_buf_reserve(b, 5);
-            if (w) {
-                w[0] = ERGO_ETF_TAG_LIST;
-                ergo_put32(w + 1, n->size);
-            }
+        case ERGO_ETF_K_LIST:
+            ROOM(5);
+            w[0] = ERGO_ETF_TAG_LIST;
+            ergo_put32(w + 1, n->size);
+            w += 5;
             pending += (uint64_t)n->size + 1;
             break;
-        }
-        case ERGO_ETF_K_MAP: {
-            uint8_t *w = ergo_etf_buf_reserve(b, 5);
-            if (w) {
-                w[0] = ERGO_ETF_TAG_MAP;
-                ergo_put32(w + 1, n->size);
-            }
+        case ERGO_ETF_K_MAP:
+            ROOM(5);
+            w[0] = ERGO_ETF_TAG_MAP;
+            ergo_put32(w + 1, n->size);
+            w += 5;
             pending += (uint64_t)n->size * 2;
             break;
-        }
-        case ERGO_ETF_K_BINARY:
-            if (n->size >= threshold && !b->sizing)
-                rc = enc_binary_by_ref(b, data + n->v.off, n->size);
-            else
-                rc = enc_binary(b, data + n->v.off, n->size);
+        case ERGO_ETF_K_BINARY: {
+            size_t len = n->size;
+            if (ERGO_UNLIKELY(len >= threshold)) {
+                SYNC();
+                if (enc_binary_by_ref(b, data + n->v.off, len) != 0)
+                    goto failed;
+                RELOAD();
+                break;
+            }
+            ROOM(5 + len);
+            w[0] = ERGO_ETF_TAG_BINARY;
+            ergo_put32(w + 1, (uint32_t)len);
+            memcpy(w + 5, data + n->v.off, len);
+            w += 5 + len;
             break;
+        }
         case ERGO_ETF_K_STRING: {
-            uint8_t *w = ergo_etf_buf_reserve(b, 3 + (size_t)n->size);
-            if (w) {
-                w[0] = ERGO_ETF_TAG_STRING;
-                ergo_put16(w + 1, (uint16_t)n->size);
-                memcpy(w + 3, data + n->v.off, n->size);
-            }
+            size_t len = n->size;
+            ROOM(3 + len);
+            w[0] = ERGO_ETF_TAG_STRING;
+            ergo_put16(w + 1, (uint16_t)len);
+            memcpy(w + 3, data + n->v.off, len);
+            w += 3 + len;
             break;
         }
-        case ERGO_ETF_K_FLOAT: {
-            uint8_t *w = ergo_etf_buf_reserve(b, 9);
-            if (w) {
-                w[0] = ERGO_ETF_TAG_NEW_FLOAT;
-                ergo_put64(w + 1, n->v.u);
-            }
+        case ERGO_ETF_K_FLOAT:
+            ROOM(9);
+            w[0] = ERGO_ETF_TAG_NEW_FLOAT;
+            ergo_put64(w + 1, n->v.u);
+            w += 9;
             break;
-        }
+        case ERGO_ETF_K_ATOM_REF:
+            ROOM(2);
+            w[0] = ERGO_ETF_TAG_ATOM_CACHE_REF;
+            w[1] = (uint8_t)n->v.u;
+            w += 2;
+            break;
         case ERGO_ETF_K_BIG:
-            rc = ergo_etf_encode_big(b, n->flags & ERGO_ETF_F_NEGATIVE, data + n->v.off, n->size);
-            break;
         case ERGO_ETF_K_BITS:
-            if (n->aux >= 1 && n->aux <= 8 && n->size >= 1)
+            /* rare: through the public calls, with b synced */
+            SYNC();
+            if (n->kind == ERGO_ETF_K_BIG)
+                rc = ergo_etf_encode_big(b, n->flags & ERGO_ETF_F_NEGATIVE, data + n->v.off,
+                                         n->size);
+            else if (n->aux >= 1 && n->aux <= 8 && n->size >= 1)
                 rc = ergo_etf_encode_bits(b, data + n->v.off, n->size, n->aux);
             else
                 rc = ergo_etf_buf_fail(b, ERGO_ETF_E_ARG);
+            if (rc)
+                goto failed;
+            RELOAD();
             break;
         case ERGO_ETF_K_PID:
         case ERGO_ETF_K_PORT:
         case ERGO_ETF_K_REF: {
             /* The node atom is the next node but comes first on the wire. */
-            if (ERGO_UNLIKELY(i >= count || (nodes[i].kind != ERGO_ETF_K_ATOM &&
-                                             nodes[i].kind != ERGO_ETF_K_ATOM_REF))) {
-                rc = ergo_etf_buf_fail(b, ERGO_ETF_E_ARG);
-                break;
-            }
-            const ergo_etf_node *a = &nodes[i++];
-            size_t asz = atom_node_size(a);
+            const ergo_etf_node *a = n + 1;
+            size_t size = node_size(n, a < nend ? a : NULL, data);
+            if (ERGO_UNLIKELY(size == 0))
+                goto bad;
+            ROOM(size);
+            uint8_t *q = w;
             if (n->kind == ERGO_ETF_K_PID) {
-                uint8_t *w = ergo_etf_buf_reserve(b, 1 + asz + 12);
-                if (w) {
-                    w[0] = ERGO_ETF_TAG_NEW_PID;
-                    w = put_atom_node(w + 1, a, data);
-                    ergo_put32(w, n->size);
-                    ergo_put64(w + 4, n->v.u);
-                }
+                q[0] = ERGO_ETF_TAG_NEW_PID;
+                q = put_atom_node(q + 1, a, data);
+                ergo_put32(q, n->size);
+                ergo_put64(q + 4, n->v.u);
             } else if (n->kind == ERGO_ETF_K_PORT) {
-                int v4 = n->v.u > 0x0FFFFFFFu; /* as ERTS, see ergo_etf_encode_port */
-                uint8_t *w = ergo_etf_buf_reserve(b, 1 + asz + (v4 ? 12 : 8));
-                if (w) {
-                    w[0] = v4 ? ERGO_ETF_TAG_V4_PORT : ERGO_ETF_TAG_NEW_PORT;
-                    w = put_atom_node(w + 1, a, data);
-                    if (v4) {
-                        ergo_put64(w, n->v.u);
-                        ergo_put32(w + 8, n->size);
-                    } else {
-                        ergo_put32(w, (uint32_t)n->v.u);
-                        ergo_put32(w + 4, n->size);
-                    }
+                int v4 = n->v.u > ERGO_ETF_MAX_V3_PORT; /* as ERTS, see ergo_etf_encode_port */
+                q[0] = v4 ? ERGO_ETF_TAG_V4_PORT : ERGO_ETF_TAG_NEW_PORT;
+                q = put_atom_node(q + 1, a, data);
+                if (v4) {
+                    ergo_put64(q, n->v.u);
+                    ergo_put32(q + 8, n->size);
+                } else {
+                    ergo_put32(q, (uint32_t)n->v.u);
+                    ergo_put32(q + 4, n->size);
                 }
             } else {
-                size_t words = n->aux;
-                if (words < 1 || words > 5) {
-                    rc = ergo_etf_buf_fail(b, ERGO_ETF_E_ARG);
-                    break;
-                }
-                uint8_t *w = ergo_etf_buf_reserve(b, 3 + asz + 4 + 4 * words);
-                if (w) {
-                    w[0] = ERGO_ETF_TAG_NEWER_REFERENCE;
-                    ergo_put16(w + 1, (uint16_t)words);
-                    w = put_atom_node(w + 3, a, data);
-                    ergo_put32(w, n->size);
-                    memcpy(w + 4, data + n->v.off, 4 * words);
-                }
+                q[0] = ERGO_ETF_TAG_NEWER_REFERENCE;
+                ergo_put16(q + 1, n->aux);
+                q = put_atom_node(q + 3, a, data);
+                ergo_put32(q, n->size);
+                memcpy(q + 4, data + n->v.off, 4 * (size_t)n->aux);
             }
+            w += size;
+            n++; /* the atom */
             break;
         }
-        case ERGO_ETF_K_EXPORT: {
-            uint8_t *w = ergo_etf_buf_reserve(b, 1);
-            if (w)
-                w[0] = ERGO_ETF_TAG_EXPORT;
+        case ERGO_ETF_K_EXPORT:
+            ROOM(1);
+            *w++ = ERGO_ETF_TAG_EXPORT;
             pending += 3;
             break;
-        }
-        case ERGO_ETF_K_FUN: {
-            size_t mark = b->len;
-            uint8_t *w = ergo_etf_buf_reserve(b, 30);
-            if (w) {
-                w[0] = ERGO_ETF_TAG_NEW_FUN;
-                ergo_put32(w + 1, 0);
-                w[5] = (uint8_t)n->aux;
-                memcpy(w + 6, data + n->v.off, 20); /* uniq, index */
-                ergo_put32(w + 26, n->size);
-            }
-            if (!b->sizing) {
-                if (nfuns == funs_cap) {
-                    fun_frame *f = malloc(2 * funs_cap * sizeof *f);
-                    if (!f) {
-                        rc = ergo_etf_buf_fail(b, ERGO_ETF_E_NOMEM);
-                        break;
-                    }
-                    memcpy(f, funs, nfuns * sizeof *f);
-                    if (funs != inline_funs)
-                        free(funs);
-                    funs = f;
-                    funs_cap *= 2;
+        case ERGO_ETF_K_FUN:
+            ROOM(30);
+            w[0] = ERGO_ETF_TAG_NEW_FUN;
+            ergo_put32(w + 1, 0); /* Size, patched when the fun's subtree ends */
+            w[5] = (uint8_t)n->aux;
+            memcpy(w + 6, data + n->v.off, 20); /* uniq, index */
+            ergo_put32(w + 26, n->size);
+            if (nfuns == funs_cap) {
+                fun_frame *f = malloc(2 * funs_cap * sizeof *f);
+                if (!f) {
+                    SYNC();
+                    ergo_etf_buf_fail(b, ERGO_ETF_E_NOMEM);
+                    goto failed;
                 }
-                funs[nfuns++] = (fun_frame){pending, mark};
+                memcpy(f, funs, nfuns * sizeof *f);
+                if (funs != inline_funs)
+                    free(funs);
+                funs = f;
+                funs_cap *= 2;
             }
+            funs[nfuns++] = (fun_frame){pending, (size_t)(w - b->data)};
+            close_at = pending;
+            w += 30;
             pending += (uint64_t)n->size + 4;
             break;
-        }
         default:
-            rc = ergo_etf_buf_fail(b, ERGO_ETF_E_ARG);
-            break;
+            goto bad;
         }
-        if (ERGO_UNLIKELY(rc != 0 || b->error != 0)) {
-            rc = b->error;
-            break;
-        }
-        while (ERGO_UNLIKELY(nfuns > 0) && funs[nfuns - 1].close_at == pending) {
+        n++;
+        while (ERGO_UNLIKELY(pending == close_at)) {
             size_t mark = funs[--nfuns].mark;
-            size_t size = b->len - mark - 1 + ref_bytes_after(b, mark);
+            size_t size = (size_t)(w - b->data) - mark - 1 + ref_bytes_after(b, mark);
             if (size > UINT32_MAX) {
-                rc = ergo_etf_buf_fail(b, ERGO_ETF_E_LIMIT);
-                break;
+                SYNC();
+                ergo_etf_buf_fail(b, ERGO_ETF_E_LIMIT);
+                goto failed;
             }
             ergo_put32(b->data + mark + 1, (uint32_t)size);
+            close_at = nfuns ? funs[nfuns - 1].close_at : UINT64_MAX;
         }
-        if (rc)
-            break;
     }
+    SYNC();
+    if (next)
+        *next = (size_t)(n - tape->nodes);
+    goto out;
+
+bad:
+    SYNC();
+    ergo_etf_buf_fail(b, ERGO_ETF_E_ARG);
+failed:
+    rc = b->error;
+out:
     if (funs != inline_funs)
         free(funs);
-    if (rc == 0 && next)
-        *next = i;
     return rc;
+#undef ROOM
+#undef SYNC
+#undef RELOAD
 }

@@ -74,6 +74,10 @@ ERGO_INLINE void ergo_put64(uint8_t *p, uint64_t v)
     ergo_put32(p + 4, (uint32_t)v);
 }
 
+/* ERTS writes a port as NEW_PORT_EXT while its id fits 28 bits
+ * (ERTS_MAX_V3_PORT_NUMBER), as V4_PORT_EXT above. */
+#define ERGO_ETF_MAX_V3_PORT UINT64_C(0x0FFFFFFF)
+
 /* ---- UTF-8 (etf_utf8.c) -------------------------------------------------- */
 
 /* True when s[0..n) is all ASCII; reads only inside the range, 8 bytes at a

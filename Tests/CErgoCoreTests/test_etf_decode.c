@@ -509,6 +509,17 @@ static void test_identifiers(void)
     CHECK_EQU(t.nodes[0].v.u, UINT64_C(0x100000002));
     REENCODES(&t, v_v4_port);
 
+    /* a NEW_PORT_EXT with an id past 28 bits comes back as V4_PORT_EXT, as
+     * term_to_binary(binary_to_term(<<131,89,119,1,97,16#38,16#8C,16#B8,16#B8,
+     * 0,0,0,3>>), [{minor_version,2}]) does */
+    static const uint8_t port30[] = {131, 89, 119, 1, 97, 0x38, 0x8C, 0xB8, 0xB8, 0, 0, 0, 3};
+    static const uint8_t port30_v4[] = {131, 120, 119, 1, 97, 0, 0, 0, 0, 0x38, 0x8C, 0xB8, 0xB8,
+                                        0,   0,   0,   3};
+    CHECK_EQ(DECODE(&t, port30), 0);
+    NODE(&t, 0, ERGO_ETF_K_PORT, 0, 0, 3);
+    CHECK_EQU(t.nodes[0].v.u, 0x388CB8B8);
+    REENCODES(&t, port30_v4);
+
     CHECK_EQ(DECODE(&t, v_ref3), 0);
     NODE(&t, 0, ERGO_ETF_K_REF, 0, 3, 3);
     NODE(&t, 1, ERGO_ETF_K_ATOM, 0, 0, 9);
@@ -694,6 +705,10 @@ static void test_errors(void)
     FAILS(&t, v130, ERGO_ETF_E_VERSION, 0);
     fails(&t, v130, 0, 0, ERGO_ETF_E_TRUNCATED, 0, __LINE__);
     fails(&t, v130, 0, ERGO_ETF_DECODE_NO_VERSION, ERGO_ETF_E_TRUNCATED, 0, __LINE__);
+    /* an empty input may come as NULL (Swift's empty arrays do) */
+    CHECK_EQ(ergo_etf_decode(&t, NULL, 0, 0, NULL), ERGO_ETF_E_TRUNCATED);
+    CHECK_EQ(ergo_etf_decode(&t, NULL, 0, ERGO_ETF_DECODE_NO_VERSION | ERGO_ETF_DECODE_PREFIX,
+                             NULL), ERGO_ETF_E_TRUNCATED);
     static const uint8_t only_version[] = {131};
     FAILS(&t, only_version, ERGO_ETF_E_TRUNCATED, 1);
 

@@ -129,6 +129,8 @@ static void test_simple_terms(void)
     ONE(ergo_etf_encode_double(b, -0.0), 70, 128, 0, 0, 0, 0, 0, 0, 0);
     ONE(ergo_etf_encode_atom(b, "ping", 4), 119, 4, 'p', 'i', 'n', 'g');
     ONE(ergo_etf_encode_atom(b, "", 0), 119, 0);
+    ONE(ergo_etf_encode_atom(b, NULL, 0), 119, 0); /* empty text may come as NULL */
+    ONE(ergo_etf_encode_atom_latin1(b, NULL, 0), 100, 0, 0);
     ONE(ergo_etf_encode_atom(b, "h\xc3\xa9llo", 6), 119, 6, 104, 195, 169, 108, 108, 111);
     ONE(ergo_etf_encode_atom_latin1(b, "h\xe9", 2), 100, 0, 2, 104, 233);
     ONE(ergo_etf_encode_atom_cache_ref(b, 7), 82, 7);
@@ -146,12 +148,27 @@ static void test_simple_terms(void)
     ONE(ergo_etf_encode_bits(b, "\x01\x02", 2, 8), 109, 0, 0, 0, 2, 1, 2); /* whole bytes */
     ONE(ergo_etf_encode_map_header(b, 2), 116, 0, 0, 0, 2);
     ONE(ergo_etf_encode_raw(b, "\x83\x44", 2), 131, 68);
+    {
+        ergo_etf_buf e;
+        ergo_etf_buf_init(&e, 0);
+        CHECK_EQ(ergo_etf_encode_raw(&e, NULL, 0), 0);
+        CHECK_EQU(ergo_etf_buf_size(&e), 0);
+        CHECK_EQU(ergo_etf_buf_slices(&e, NULL, 0), 0);
+        ergo_etf_buf_flatten(&e, NULL);
+        ergo_etf_buf_free(&e);
+    }
     ONE(ergo_etf_encode_pid(b, "a@host.io", 9, 42, 7, 0x5F3C0001), 88, 119, 9, 97, 64, 104, 111,
         115, 116, 46, 105, 111, 0, 0, 0, 42, 0, 0, 0, 7, 95, 60, 0, 1);
     ONE(ergo_etf_encode_port(b, "a@host.io", 9, 5, 3), 89, 119, 9, 97, 64, 104, 111, 115, 116, 46,
         105, 111, 0, 0, 0, 5, 0, 0, 0, 3);
     ONE(ergo_etf_encode_port(b, "a@host.io", 9, UINT64_C(0x100000002), 3), 120, 119, 9, 97, 64,
         104, 111, 115, 116, 46, 105, 111, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3);
+    /* ERTS writes NEW_PORT_EXT up to 28-bit ids, V4_PORT_EXT above
+     * (term_to_binary of the port of 'a' with id 16#0FFFFFFF and 16#388CB8B8) */
+    ONE(ergo_etf_encode_port(b, "a", 1, 0x0FFFFFFF, 3), 89, 119, 1, 97, 15, 255, 255, 255, 0, 0, 0,
+        3);
+    ONE(ergo_etf_encode_port(b, "a", 1, 0x388CB8B8, 3), 120, 119, 1, 97, 0, 0, 0, 0, 56, 140, 184,
+        184, 0, 0, 0, 3);
     static const uint32_t ids[] = {1, 2, 3, 4, 5};
     ONE(ergo_etf_encode_ref(b, "a@host.io", 9, 3, ids, 3), 90, 0, 3, 119, 9, 97, 64, 104, 111, 115,
         116, 46, 105, 111, 0, 0, 0, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3);

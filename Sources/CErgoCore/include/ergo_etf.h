@@ -289,7 +289,8 @@ int ergo_etf_encode_fun_end(ergo_etf_buf *b, size_t mark);
  * minor_version 1 or 2 comes back byte for byte; the older forms come back
  * as OTP 23+ writes them: PID/PORT/REFERENCE/NEW_REFERENCE_EXT as
  * NEW_PID/NEW_PORT/NEWER_REFERENCE_EXT, FLOAT_EXT as NEW_FLOAT_EXT,
- * SMALL_ATOM_EXT as ATOM_EXT, non-minimal integers in their smallest form. */
+ * SMALL_ATOM_EXT as ATOM_EXT, non-minimal integers in their smallest form,
+ * port ids past 28 bits as V4_PORT_EXT (as ERTS re-encodes them all). */
 int ergo_etf_encode_tape(ergo_etf_buf *b, const ergo_etf_tape *tape, size_t index, size_t *next);
 
 /* Compress an encoded term (`term` starts with the 131 byte) into `out` as
