@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Peer figures beside Ergo's: runs the shared anchors for the same workloads
+# (Erlang/OTP for B1..B9, erl_interface "ei" for B8), then prints a summary of
+# B8 ratios as '#' lines: ergo-c against ei, ergo-swift against Erlang.
+#
+# Usage: bench/compare.sh SHARED_DIR [B<k> ...]   (no workload: all implemented)
+# `make bench-compare` runs bench/run.sh first, then this; Ergo's figures are
+# read from build/bench/last-run.txt (this script runs bench/run.sh itself when
+# that file is missing, older than an hour, or lacks a selected workload).
+# SHARED_DIR is only read: the anchor scripts build into $TMPDIR.
+set -u -o pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$ROOT/build/bench
+OURS=$BUILD/last-run.txt
+LOG=$BUILD/compare.log
+
+if [ $# -lt 1 ] || [ ! -d "$1" ]; then
+    echo "usage: bench/compare.sh SHARED_DIR [B<k> ...]" >&2
+    exit 2
+fi
+SHARED=$(cd "$1" && pwd)
+shift
+mkdir -p "$BUILD"
+: >"$LOG"
+
+has() { case " $1 " in *" $2 "*) return 0 ;; *) return 1 ;; esac; }
+
+SEL=""
+for arg in "$@"; do
+    id=$(printf '%s' "$arg" | tr '[:lower:]' '[:upper:]')
+    case $id in
+    B[0-9] | B1[01]) ;;
+    *) echo "usage: bench/compare.sh SHARED_DIR [B<k> ...]   (B0..B11)" >&2; exit 2 ;;
+    esac
+    has "$SEL" "$id" || SEL="$SEL $id"
+done
+[ -n "$SEL" ] || SEL=" $("$ROOT/bench/run.sh" --list)"
+
+PEERS=$(mktemp "${TMPDIR:-/tmp}/ergo-compare.XXXXXX")
+trap 'rm -f "$PEERS"' EXIT
+
+# ---- Ergo's figures: from the run just made, or a fresh one ----------------
+fresh=1
+if [ ! -f "$OURS" ] || [ -n "$(find "$OURS" -mmin +60 2>/dev/null)" ]; then
+    fresh=0
+else
+    for id in $SEL; do
+        if has "$("$ROOT/bench/run.sh" --list)" "$id" && ! grep -q "^$id " "$OURS"; then fresh=0; fi
+    done
+fi
+if [ $fresh = 0 ]; then
+    # shellcheck disable=SC2086
+    "$ROOT/bench/run.sh" $SEL
+else
+    echo "# ergo figures: build/bench/last-run.txt, written $(date -u -r "$OURS" '+%Y-%m-%d %H:%M:%S UTC')"
+fi
+
+# ---- Erlang/OTP (B1..B9) ----------------------------------------------------
+ERL_SEL=""
+for id in $SEL; do
+    case $id in B[1-9]) ERL_SEL="$ERL_SEL $id" ;; esac
+done
+if [ -n "$ERL_SEL" ]; then
+    echo "# erlang anchor: $SHARED/anchors/erlang/run.sh$ERL_SEL"
+    # shellcheck disable=SC2086
+    if ! "$SHARED/anchors/erlang/run.sh" $ERL_SEL 2>>"$LOG" | tee -a "$PEERS"; then
+        for id in $ERL_SEL; do echo "$id - erlang FAILED anchors/erlang/run.sh failed (see build/bench/compare.log)"; done
+    fi
+fi
+
+# ---- erl_interface (B8) -----------------------------------------------------
+if has "$SEL" B8; then
+    echo "# ei anchor: $SHARED/anchors/ei/run.sh ${ERGO_BENCH_FILES:-}"
+    # shellcheck disable=SC2086
+    if ! "$SHARED/anchors/ei/run.sh" ${ERGO_BENCH_FILES:-} 2>>"$LOG" | tee -a "$PEERS"; then
+        echo "B8 etf-codec ei FAILED anchors/ei/run.sh failed (see build/bench/compare.log)"
+    fi
+fi
+
+# ---- summary ------------------------------------------------------------------
+if has "$SEL" B8; then
+    cat "$OURS" "$PEERS" | awk '
+        $1 == "B8" && $2 ~ /^etf-codec\// {
+            split($2, p, "/"); f = p[2]; op = p[3]; sys = $3
+            v[f "/" op "/" sys] = ($4 == "FAILED") ? "FAILED" : $4
+            if (!(f in seen)) { seen[f] = 1; order[++n] = f }
+            if (sys ~ /^ergo-/) { ours[f] = 1; anyours = 1 }
+        }
+        function cell(key) { return (key in v) ? v[key] : "-" }
+        function ratio(a, b) {
+            if (!(a in v) || !(b in v) || v[a] == "FAILED" || v[b] == "FAILED" || v[b] + 0 == 0) return "-"
+            return sprintf("%.2fx", v[a] / v[b])
+        }
+        END {
+            if (n == 0) exit
+            print "# B8 summary (MB/s, medians; ratio > 1: Ergo is faster; the goal is >= 2x Erlang)"
+            printf "# %-9s | %10s %9s %8s | %10s %9s %8s | %10s %9s %8s %9s %8s | %9s %9s %7s\n", \
+                "file", "ergo-c", "ei walk", "ratio", "ergo-c", "ei", "ratio", \
+                "swift", "erlang", "ratio", "ei tree", "ratio", "swift", "erlang", "ratio"
+            printf "# %-9s | %-29s | %-29s | %-48s | %s\n", "", "C decode vs ei decode-walk", \
+                "C encode vs ei encode", "Swift decode vs erlang (and ei decode-tree)", "Swift encode vs erlang"
+            for (i = 1; i <= n; i++) {
+                f = order[i]
+                if (anyours && !(f in ours)) continue
+                printf "# %-9s | %10s %9s %8s | %10s %9s %8s | %10s %9s %8s %9s %8s | %9s %9s %7s\n", f, \
+                    cell(f "/decode/ergo-c"), cell(f "/decode-walk/ei"), ratio(f "/decode/ergo-c", f "/decode-walk/ei"), \
+                    cell(f "/encode/ergo-c"), cell(f "/encode/ei"), ratio(f "/encode/ergo-c", f "/encode/ei"), \
+                    cell(f "/decode/ergo-swift"), cell(f "/decode/erlang"), ratio(f "/decode/ergo-swift", f "/decode/erlang"), \
+                    cell(f "/decode-tree/ei"), ratio(f "/decode/ergo-swift", f "/decode-tree/ei"), \
+                    cell(f "/encode/ergo-swift"), cell(f "/encode/erlang"), ratio(f "/encode/ergo-swift", f "/encode/erlang")
+            }
+        }'
+fi
