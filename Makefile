@@ -10,7 +10,7 @@ APT_PACKAGES := liburing-dev libssl-dev zlib1g-dev erlang-nox erlang-dev cmake p
 SWIFT_BIN := $(dir $(realpath $(shell command -v swift)))
 CLANG := $(or $(wildcard $(SWIFT_BIN)clang),$(shell command -v clang))
 JOBS ?= 2
-FUZZ_SECONDS ?= 30
+FUZZ_SECONDS ?= 120
 ONLY ?=
 SHARED ?= $(abspath ../shared)
 
