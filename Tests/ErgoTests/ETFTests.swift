@@ -154,3 +154,22 @@ import Testing
         for t in terms { #expect(try codec.decode(codec.encode(t)) == t) }
     }
 }
+
+@Suite struct ETFAtomEncodingTests {
+    @Test func atomsEncodeAsErlangWritesThem() throws {
+        // term_to_binary(ok, [{minor_version, 2}]) = <<131,119,2,111,107>>
+        #expect(try ETF.encode("ok") == [131, 119, 2, 111, 107])
+        // an atom of 100 two-byte characters (200 bytes) is still SMALL_ATOM_UTF8
+        let mid = String(repeating: "é", count: 100)
+        #expect(Array(try ETF.encode(.atom(Atom(mid))).prefix(3)) == [131, 119, 200])
+        // 255 two-byte characters (510 bytes) need ATOM_UTF8_EXT with a 2-byte length
+        let long = String(repeating: "é", count: 255)
+        #expect(Array(try ETF.encode(.atom(Atom(long))).prefix(4)) == [131, 118, 1, 254])
+    }
+
+    @Test func atomsTooLongForETFAreRefused() {
+        // Swift code may make such an atom, but no peer could read it.
+        let tooLong = Atom(String(repeating: "a", count: 256))
+        #expect(throws: TermError.self) { try ETF.encode(.atom(tooLong)) }
+    }
+}

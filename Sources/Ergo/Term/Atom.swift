@@ -87,6 +87,11 @@ public final class AtomTable: @unchecked Sendable {
         /// NUL-terminated UTF-8 text, immortal.
         let utf8: UnsafePointer<UInt8>
         let count: Int
+        /// The atom in ETF (SMALL_ATOM_UTF8_EXT or ATOM_UTF8_EXT), just
+        /// before `utf8` in the same allocation; 0 bytes when the atom is
+        /// too long for ETF (more than 255 characters).
+        let etfCount: Int
+        var etf: UnsafePointer<UInt8> { utf8 - (etfCount - count) }
     }
 
     private static let chunkBits = 12
@@ -115,11 +120,20 @@ public final class AtomTable: @unchecked Sendable {
             let i = UInt32(map.count)
             let chunk = Int(i) >> AtomTable.chunkBits
             if chunks[chunk] == nil { chunks[chunk] = .allocate(capacity: AtomTable.chunkSize) }
-            let text = UnsafeMutablePointer<UInt8>.allocate(capacity: utf8.count + 1)
+            // [ETF header][text][NUL]: the encoder copies header and text
+            // in one go, without checking the text again.
+            let encodable = name.unicodeScalars.count <= Atom.maxCharacters
+            let header: [UInt8] = !encodable ? []
+                : utf8.count < 256 ? [119, UInt8(utf8.count)]
+                : [118, UInt8(utf8.count >> 8), UInt8(utf8.count & 0xFF)]
+            let block = UnsafeMutablePointer<UInt8>.allocate(capacity: header.count + utf8.count + 1)
+            block.initialize(from: header, count: header.count)
+            let text = block + header.count
             text.initialize(from: utf8, count: utf8.count)
             text[utf8.count] = 0
             (chunks[chunk]! + (Int(i) & (AtomTable.chunkSize - 1)))
-                .initialize(to: Entry(name: name, utf8: UnsafePointer(text), count: utf8.count))
+                .initialize(to: Entry(name: name, utf8: UnsafePointer(text), count: utf8.count,
+                                      etfCount: encodable ? header.count + utf8.count : 0))
             map[utf8] = i
             return i
         }

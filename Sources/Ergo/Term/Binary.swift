@@ -31,10 +31,16 @@ public struct Binary: Hashable, Sendable, RandomAccessCollection,
 
     public init(arrayLiteral elements: UInt8...) { self.init(elements) }
 
-    /// A binary over `range` of `buffer`: shared when large, copied when small.
+    /// Buffers no larger than this are shared by all their binaries, small
+    /// ones too: pinning a few KiB costs less than a copy per binary.
+    public static let smallBufferLimit = 4096
+
+    /// A binary over `range` of `buffer`: shared when large (or when the
+    /// whole buffer is small), copied when small, so that a small binary
+    /// never keeps a large buffer alive.
     public init(slice range: Range<Int>, of buffer: [UInt8]) {
         precondition(range.count <= Int(UInt32.max), "a binary is at most 4 GiB")
-        if range.count < Binary.shareThreshold {
+        if range.count < Binary.shareThreshold && buffer.count > Binary.smallBufferLimit {
             storage = Array(buffer[range])
             start = 0
         } else {

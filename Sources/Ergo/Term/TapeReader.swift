@@ -97,11 +97,33 @@ struct TapeReader {
             entries.append(TermMap.Entry(key: key, value: try readTerm()))
         }
         // binary_to_term refuses a map that repeats a key; so do we.
-        if pairs > 1 {
-            var seen = Set<Term>(minimumCapacity: pairs)
-            for e in entries where !seen.insert(e.key).inserted { throw invalid() }
-        }
+        if pairs > 1 && TapeReader.hasRepeatedKey(entries) { throw invalid() }
         return TermMap(uncheckedEntries: entries)
+    }
+
+    /// Whether two entries share a key. Atom keys (the common case) are
+    /// compared by atom index; small maps pairwise; the rest through a set.
+    static func hasRepeatedKey(_ entries: [TermMap.Entry]) -> Bool {
+        if entries.count <= 8 {
+            for i in 1..<entries.count {
+                for j in 0..<i where entries[i].key == entries[j].key { return true }
+            }
+            return false
+        }
+        var atoms: [UInt32] = []
+        atoms.reserveCapacity(entries.count)
+        for e in entries {
+            guard case let .atom(a) = e.key else { atoms.removeAll(); break }
+            atoms.append(a.index)
+        }
+        if atoms.count == entries.count {
+            atoms.sort()
+            for i in 1..<atoms.count where atoms[i] == atoms[i - 1] { return true }
+            return false
+        }
+        var seen = Set<Term>(minimumCapacity: entries.count)
+        for e in entries where !seen.insert(e.key).inserted { return true }
+        return false
     }
 
     private func binary(_ n: ergo_etf_node) -> Binary {

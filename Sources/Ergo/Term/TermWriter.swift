@@ -78,7 +78,12 @@ struct TermWriter {
     }
 
     private func atom(_ a: Atom) {
-        withName(a) { ergo_etf_encode_atom(buffer, $0, $1) }
+        let e = AtomTable.shared.entry(a.index)
+        if e.pointee.etfCount > 0 {
+            ergo_etf_encode_raw(buffer, e.pointee.etf, e.pointee.etfCount)
+        } else {
+            withName(a) { ergo_etf_encode_atom(buffer, $0, $1) }  // too long: the encoder refuses it
+        }
     }
 
     private func fun(_ f: Fun) {
