@@ -173,3 +173,21 @@ import Testing
         #expect(throws: TermError.self) { try ETF.encode(.atom(tooLong)) }
     }
 }
+
+@Suite struct ETFLongListTests {
+    /// A failure deep inside a long list leaves no half-built array behind
+    /// (the ASan run of the suite checks the memory side).
+    @Test func errorInsideALongListIsReported() throws {
+        // #{a => 1, a => 2}: a map binary_to_term refuses.
+        let badMap: [UInt8] = [116, 0, 0, 0, 2, 119, 1, 97, 97, 1, 119, 1, 97, 97, 2]
+        var bytes: [UInt8] = [131, 108, 0, 0, 0, 20]
+        for i in 0..<20 {
+            bytes += i == 17 ? badMap : [109, 0, 0, 0, 3, 1, 2, 3]  // <<1,2,3>> otherwise
+        }
+        bytes.append(106)
+        #expect(throws: TermError.self) { try ETF.decode(bytes) }
+        bytes.replaceSubrange(6 + 17 * 8..<6 + 17 * 8 + badMap.count, with: [109, 0, 0, 0, 3, 1, 2, 3])
+        let good = try ETF.decode(bytes)
+        #expect(good.listElements?.count == 20)
+    }
+}

@@ -82,10 +82,32 @@ struct TapeReader {
         }
     }
 
+    /// `count` sibling terms. Long runs are written straight into the
+    /// array's storage (integers, the commonest leaves, without a call).
     private mutating func readElements(_ count: Int) throws(TermError) -> [Term] {
-        var out: [Term] = []
-        out.reserveCapacity(count)
-        for _ in 0..<count { out.append(try readTerm()) }
+        if count < 16 {
+            var out: [Term] = []
+            out.reserveCapacity(count)
+            for _ in 0..<count { out.append(try readTerm()) }
+            return out
+        }
+        var failure: TermError? = nil
+        let out = [Term](unsafeUninitializedCapacity: count) { slots, initialized in
+            for i in 0..<count {
+                let slot = slots.baseAddress! + i
+                if next < nodes.count && nodes[next].kind == UInt8(ERGO_ETF_K_INT.rawValue) {
+                    slot.initialize(to: .int(Int(nodes[next].v.i)))
+                    next += 1
+                } else {
+                    do throws(TermError) { slot.initialize(to: try readTerm()) } catch {
+                        failure = error
+                        return
+                    }
+                }
+                initialized = i + 1
+            }
+        }
+        if let failure { throw failure }
         return out
     }
 
