@@ -14,6 +14,20 @@
 /* zlib counts in uInt; feed larger buffers in chunks. */
 #define ZCHUNK ((size_t)UINT_MAX)
 
+/* Hands zlib the next chunk of input and of output space once it has used up
+ * the last; *in_left and *out_left count what it has not been handed yet. */
+static void refill(z_stream *zs, size_t *in_left, size_t *out_left)
+{
+    if (zs->avail_in == 0 && *in_left > 0) {
+        zs->avail_in = (uInt)(*in_left < ZCHUNK ? *in_left : ZCHUNK);
+        *in_left -= zs->avail_in;
+    }
+    if (zs->avail_out == 0 && *out_left > 0) {
+        zs->avail_out = (uInt)(*out_left < ZCHUNK ? *out_left : ZCHUNK);
+        *out_left -= zs->avail_out;
+    }
+}
+
 int ergo_etf_inflate_exact(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len,
                            size_t *consumed)
 {
@@ -26,14 +40,7 @@ int ergo_etf_inflate_exact(const uint8_t *in, size_t in_len, uint8_t *out, size_
     zs.next_in = (Bytef *)(uintptr_t)in; /* zlib does not write through next_in */
     zs.next_out = out;
     for (;;) {
-        if (zs.avail_in == 0 && in_left > 0) {
-            zs.avail_in = (uInt)(in_left < ZCHUNK ? in_left : ZCHUNK);
-            in_left -= zs.avail_in;
-        }
-        if (zs.avail_out == 0 && out_left > 0) {
-            zs.avail_out = (uInt)(out_left < ZCHUNK ? out_left : ZCHUNK);
-            out_left -= zs.avail_out;
-        }
+        refill(&zs, &in_left, &out_left);
         int z = inflate(&zs, Z_NO_FLUSH);
         if (z == Z_STREAM_END) {
             if (zs.avail_out != 0 || out_left != 0)
@@ -73,14 +80,7 @@ static int deflate_all(const uint8_t *src, size_t len, uint8_t *dst, size_t cap,
     zs.next_in = (Bytef *)(uintptr_t)src;
     zs.next_out = dst;
     for (;;) {
-        if (zs.avail_in == 0 && in_left > 0) {
-            zs.avail_in = (uInt)(in_left < ZCHUNK ? in_left : ZCHUNK);
-            in_left -= zs.avail_in;
-        }
-        if (zs.avail_out == 0 && out_left > 0) {
-            zs.avail_out = (uInt)(out_left < ZCHUNK ? out_left : ZCHUNK);
-            out_left -= zs.avail_out;
-        }
+        refill(&zs, &in_left, &out_left);
         int z = deflate(&zs, in_left == 0 ? Z_FINISH : Z_NO_FLUSH);
         if (z == Z_STREAM_END)
             break;

@@ -122,19 +122,19 @@ import Testing
 
     // MARK: Helpers
 
-    static func expectNoCrash(_ run: ProgramRun, sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectNoCrash(_ run: CommandOutput, sourceLocation: SourceLocation = #_sourceLocation) {
         for sign in ["Fatal error", "Stack dump", "backtrace", "Crash"] {
             #expect(!run.stderrText.contains(sign), "ergo crashed:\n\(run.stderrText)", sourceLocation: sourceLocation)
         }
         #expect(!run.timedOut, sourceLocation: sourceLocation)
     }
 
-    func ergo(_ arguments: [String], stdin: [UInt8]? = nil) throws -> ProgramRun {
+    func ergo(_ arguments: [String], stdin: [UInt8]? = nil) throws -> CommandOutput {
         let binary = try #require(ErgoBinary.url, """
             the ergo binary was not found next to the tests (looked in \(ErgoBinary.searched.map(\.path))); \
             build it with `swift build`, or set ERGO_BIN
             """)
-        return try ProgramRun.run(binary, arguments, stdin: stdin, timeout: .seconds(30))
+        return try runCommand(binary, arguments, stdin: stdin, timeout: .seconds(30))
     }
 }
 
@@ -178,64 +178,5 @@ enum FixtureFiles {
     static var names: [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
             .filter { $0.hasSuffix(".etf") }.sorted()
-    }
-}
-
-/// A finished child process, with its output as bytes. (`runCommand` in
-/// ErlangAvailability.swift gives text and no standard input; the CLI needs
-/// both bytes and input.) Output goes through temporary files, so a chatty
-/// child never blocks on a full pipe.
-struct ProgramRun: Sendable {
-    let status: Int32
-    let stdout: [UInt8]
-    let stderr: [UInt8]
-    let timedOut: Bool
-
-    var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
-    var stderrText: String { String(decoding: stderr, as: UTF8.self) }
-
-    static func run(_ program: URL, _ arguments: [String], stdin: [UInt8]? = nil,
-                    timeout: Duration = .seconds(60)) throws -> ProgramRun {
-        let fm = FileManager.default
-        let scratch = fm.temporaryDirectory.appendingPathComponent("ergo-run-\(UUID().uuidString)")
-        try fm.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? fm.removeItem(at: scratch) }
-        let outURL = scratch.appendingPathComponent("stdout")
-        let errURL = scratch.appendingPathComponent("stderr")
-        let inURL = scratch.appendingPathComponent("stdin")
-        try Data().write(to: outURL)
-        try Data().write(to: errURL)
-        try Data(stdin ?? []).write(to: inURL)
-        let out = try FileHandle(forWritingTo: outURL)
-        let err = try FileHandle(forWritingTo: errURL)
-        let input = try FileHandle(forReadingFrom: inURL)
-        defer {
-            try? out.close()
-            try? err.close()
-            try? input.close()
-        }
-        let process = Process()
-        process.executableURL = program
-        process.arguments = arguments
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        try process.run()
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        var timedOut = false
-        while process.isRunning {
-            if clock.now > deadline {
-                process.terminate()
-                timedOut = true
-                break
-            }
-            Thread.sleep(forTimeInterval: 0.005)
-        }
-        process.waitUntilExit()
-        return ProgramRun(status: process.terminationStatus,
-                          stdout: [UInt8](try Data(contentsOf: outURL)),
-                          stderr: [UInt8](try Data(contentsOf: errURL)),
-                          timedOut: timedOut)
     }
 }

@@ -4,7 +4,7 @@
 //         let erlang = try erlangOrSkip()              // skip, or fail under CI
 //         let beams = try erlang.compile("ergo_print_terms")
 //         let run = try erlang.call("ergo_print_terms", "terms", [file.path], codePath: beams)
-//         #expect(run.status == 0, "\(run.stderr)")
+//         #expect(run.status == 0, "\(run.stderrText)")
 //     }
 //
 // - `erlangOrSkip()` finds `erl` and `erlc` on PATH. Without them it cancels
@@ -16,8 +16,9 @@
 // - `ErlangInstallation.call(_:_:_:codePath:)` runs `erl -noshell +pc unicode`
 //   with `-run Module Function Args...` (the function gets the arguments as a
 //   list of strings and should stop the runtime, e.g. `init:stop(0)`).
-// - `runCommand(_:_:timeout:)` runs any program and captures its status and
-//   output (through temporary files, so a chatty child never blocks).
+// - `runCommand(_:_:stdin:timeout:)` runs any program, optionally with bytes
+//   on its standard input, and captures its status and output as bytes
+//   (through temporary files, so a chatty child never blocks).
 import Foundation
 import Testing
 
@@ -48,7 +49,7 @@ struct ErlangInstallation: Sendable {
         let source = ErlangInstallation.sourceDirectory.appendingPathComponent("\(module).erl")
         let run = try runCommand(erlc, ["+warnings_as_errors", "-o", out.path, source.path])
         guard run.status == 0 else {
-            throw CommandFailed(description: "erlc \(module).erl failed (status \(run.status)):\n\(run.stdout)\(run.stderr)")
+            throw CommandFailed(description: "erlc \(module).erl failed (status \(run.status)):\n\(run.stdoutText)\(run.stderrText)")
         }
         return out
     }
@@ -86,21 +87,26 @@ func erlangOrSkip(sourceLocation: SourceLocation = #_sourceLocation) throws -> E
     try Test.cancel("erl or erlc is not on PATH; Erlang interop test skipped", sourceLocation: sourceLocation)
 }
 
-/// A finished program: exit status and output (decoded as UTF-8).
+/// A finished program: exit status and output, as bytes and as text (UTF-8).
 struct CommandOutput: Sendable {
     let status: Int32
-    let stdout: String
-    let stderr: String
+    let stdout: [UInt8]
+    let stderr: [UInt8]
     let timedOut: Bool
+
+    var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+    var stderrText: String { String(decoding: stderr, as: UTF8.self) }
 }
 
 struct CommandFailed: Error, CustomStringConvertible {
     let description: String
 }
 
-/// Runs `program` with `arguments` (no shell), waits up to `timeout` (then
-/// terminates it), and returns its status and output.
-func runCommand(_ program: URL, _ arguments: [String], timeout: Duration = .seconds(120)) throws -> CommandOutput {
+/// Runs `program` with `arguments` (no shell) and `stdin` on its standard
+/// input (nil: none), waits up to `timeout` (then terminates it), and returns
+/// its status and output.
+func runCommand(_ program: URL, _ arguments: [String], stdin: [UInt8]? = nil,
+                timeout: Duration = .seconds(120)) throws -> CommandOutput {
     let fm = FileManager.default
     let scratch = fm.temporaryDirectory.appendingPathComponent("ergo-command-\(UUID().uuidString)")
     try fm.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -111,14 +117,20 @@ func runCommand(_ program: URL, _ arguments: [String], timeout: Duration = .seco
     try Data().write(to: errURL)
     let out = try FileHandle(forWritingTo: outURL)
     let err = try FileHandle(forWritingTo: errURL)
+    let input = try stdin.map { bytes in
+        let inURL = scratch.appendingPathComponent("stdin")
+        try Data(bytes).write(to: inURL)
+        return try FileHandle(forReadingFrom: inURL)
+    }
     defer {
         try? out.close()
         try? err.close()
+        try? input?.close()
     }
     let process = Process()
     process.executableURL = program
     process.arguments = arguments
-    process.standardInput = FileHandle.nullDevice
+    process.standardInput = input ?? FileHandle.nullDevice
     process.standardOutput = out
     process.standardError = err
     try process.run()
@@ -135,7 +147,7 @@ func runCommand(_ program: URL, _ arguments: [String], timeout: Duration = .seco
     }
     process.waitUntilExit()
     return CommandOutput(status: process.terminationStatus,
-                         stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
-                         stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self),
+                         stdout: [UInt8](try Data(contentsOf: outURL)),
+                         stderr: [UInt8](try Data(contentsOf: errURL)),
                          timedOut: timedOut)
 }

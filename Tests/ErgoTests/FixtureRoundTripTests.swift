@@ -63,8 +63,8 @@ import Ergo
             halt().
             """
         let run = try runCommand(erlang.erl, ["+pc", "unicode", "-noshell", "-eval", program])
-        try #require(run.status == 0, "erl failed: \(run.stderr)")
-        let lines = run.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        try #require(run.status == 0, "erl failed: \(run.stderrText)")
+        let lines = run.stdoutText.split(separator: "\n", omittingEmptySubsequences: false)
         try #require(lines.count >= names.count)
         for (name, printed) in zip(names, lines) {
             let ours = try ETF.decode(FixtureFiles.bytes(name)).description

@@ -130,8 +130,8 @@ import Testing
         let file = beams.appendingPathComponent("input.txt")
         try Data(input.utf8).write(to: file)
         let run = try erlang.call("ergo_print_terms", mode, [file.path], codePath: beams)
-        try #require(run.status == 0 && !run.timedOut, "erl failed (status \(run.status)): \(run.stderr)")
-        var lines = run.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        try #require(run.status == 0 && !run.timedOut, "erl failed (status \(run.status)): \(run.stderrText)")
+        var lines = run.stdoutText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if lines.last == "" { lines.removeLast() }
         return lines
     }

@@ -20,15 +20,10 @@ import Ergo
 @Suite struct PropertyInteropTests {
     @Test func reencodingGivesErlangsBytes() throws {
         let corpus = try InteropCorpus.get()
-        var failures: [String] = []
-        for (i, original) in corpus.plain.enumerated() {
-            do {
-                let ours = try ETF.encode(try ETF.decode(original))
-                if ours != original {
-                    failures.append(corpus.report(i, "re-encoded to other bytes", ours: ours))
-                }
-            } catch {
-                failures.append(corpus.report(i, "\(error)"))
+        let failures = corpus.failures { i, original, failures in
+            let ours = try ETF.encode(try ETF.decode(original))
+            if ours != original {
+                failures.append(corpus.report(i, "re-encoded to other bytes", ours: ours))
             }
         }
         corpus.expectNone(failures, "plain terms that do not re-encode to Erlang's bytes")
@@ -61,27 +56,20 @@ import Ergo
         // every record, and byte equality for the plain ones.
         let run = try corpus.erlang("verify", [original.path, ours.path, "exact",
                                                original.path, oursCompressed.path, "term"])
-        #expect(run.status == 0, "Erlang refused our bytes (seed \(corpus.seed)):\n\(run.stdout)\(run.stderr)")
+        #expect(run.status == 0, "Erlang refused our bytes (seed \(corpus.seed)):\n\(run.stdoutText)\(run.stderrText)")
     }
 
     @Test func compressedAndLegacyFormsDecodeToTheSameTerms() throws {
         let corpus = try InteropCorpus.get()
-        var failures: [String] = []
         var compressedCount = 0
-        for i in corpus.plain.indices {
-            do {
-                let term = try ETF.decode(corpus.plain[i])
-                if corpus.compressed[i].count > 1, corpus.compressed[i][1] == 80 { compressedCount += 1 }
-                let unzipped = try ETF.decode(corpus.compressed[i])
-                if !TermIdentity.same(unzipped, term) {
-                    failures.append(corpus.report(i, "compressed form decodes to \(unzipped.description.prefix(300))"))
+        let failures = corpus.failures { i, plain, failures in
+            let term = try ETF.decode(plain)
+            if corpus.compressed[i].count > 1, corpus.compressed[i][1] == 80 { compressedCount += 1 }
+            for (form, bytes) in [("compressed form", corpus.compressed[i]), ("minor_version 0 form", corpus.legacy[i])] {
+                let decoded = try ETF.decode(bytes)
+                if !TermIdentity.same(decoded, term) {
+                    failures.append(corpus.report(i, "\(form) decodes to \(decoded.description.prefix(300))"))
                 }
-                let legacy = try ETF.decode(corpus.legacy[i])
-                if !TermIdentity.same(legacy, term) {
-                    failures.append(corpus.report(i, "minor_version 0 form decodes to \(legacy.description.prefix(300))"))
-                }
-            } catch {
-                failures.append(corpus.report(i, "\(error)"))
             }
         }
         #expect(compressedCount > corpus.plain.count / 4, "few terms were compressed: \(compressedCount)")
@@ -90,13 +78,12 @@ import Ergo
 
     @Test func printedTermsParseBack() throws {
         let corpus = try InteropCorpus.get()
-        var failures: [String] = []
         var checked = 0
-        for (i, bytes) in corpus.plain.enumerated() {
+        let failures = corpus.failures { i, bytes, failures in
             let term = try ETF.decode(bytes)
             // Local funs, and pids, ports and references made by a node with
             // a creation number, print without part of their value.
-            guard !TermIdentity.containsOpaqueValue(term) else { continue }
+            guard !TermIdentity.containsOpaqueValue(term) else { return }
             checked += 1
             let text = term.description
             do {
@@ -114,9 +101,8 @@ import Ergo
 
     @Test func termsPrintAsErlangPrintsThem() throws {
         let corpus = try InteropCorpus.get()
-        var failures: [String] = []
         var checked = 0
-        for (i, bytes) in corpus.plain.enumerated() {
+        let failures = corpus.failures { i, bytes, failures in
             let term = try ETF.decode(bytes)
             // Left out, where Ergo cannot or should not print Erlang's text:
             // - another node's pid, which Erlang prints as <Index.Id.Serial>
@@ -127,7 +113,7 @@ import Ergo
             //   Latin-1 mojibake (fun m:'fÃ¼n'/1).
             guard !TermIdentity.containsRemoteIdentifier(term), !TermIdentity.containsHashMap(term),
                   !TermIdentity.containsNonASCIIExport(term)
-            else { continue }
+            else { return }
             checked += 1
             let ours = term.description
             if ours != corpus.printed[i] {
@@ -176,7 +162,7 @@ struct InteropCorpus: Sendable {
         let generate = try erlang.call("etf_gen", "generate", [String(seed), String(count), directory.path],
                                        codePath: beams)
         guard generate.status == 0 else {
-            throw InteropError("etf_gen generate failed (status \(generate.status)):\n\(generate.stdout)\(generate.stderr)")
+            throw InteropError("etf_gen generate failed (status \(generate.status)):\n\(generate.stdoutText)\(generate.stderrText)")
         }
         func records(_ name: String) throws -> [[UInt8]] {
             try readRecords(directory.appendingPathComponent(name))
@@ -209,6 +195,20 @@ struct InteropCorpus: Sendable {
                 + " ours \(ours[at..<min(at + 12, ours.count)].map(String.init)))"
         }
         return line
+    }
+
+    /// The failure lines `check` appends for the plain terms (it gets each
+    /// one's index and bytes); an error it throws is a failure line too.
+    func failures(_ check: (_ index: Int, _ bytes: [UInt8], _ failures: inout [String]) throws -> Void) -> [String] {
+        var failures: [String] = []
+        for (i, bytes) in plain.enumerated() {
+            do {
+                try check(i, bytes, &failures)
+            } catch {
+                failures.append(report(i, "\(error)"))
+            }
+        }
+        return failures
     }
 
     func expectNone(_ failures: [String], _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {

@@ -98,13 +98,9 @@ struct TermKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProtoco
         try context.unbox(try value(key), as: T.self, at: codingPath + [key])
     }
     @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
-    func decode(_ type: Int128.Type, forKey key: Key) throws -> Int128 {
-        try context.integer(try value(key), as: Int128.self, at: codingPath + [key])
-    }
+    func decode(_ type: Int128.Type, forKey key: Key) throws -> Int128 { try required(type, key) }
     @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
-    func decode(_ type: UInt128.Type, forKey key: Key) throws -> UInt128 {
-        try context.integer(try value(key), as: UInt128.self, at: codingPath + [key])
-    }
+    func decode(_ type: UInt128.Type, forKey key: Key) throws -> UInt128 { try required(type, key) }
 
     /// Absent, or a nil atom: nil.
     func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
@@ -130,6 +126,11 @@ struct TermKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProtoco
     @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
     func decodeIfPresent(_ type: UInt128.Type, forKey key: Key) throws -> UInt128? { try optional(type, key) }
 
+    /// The generic methods, for the typed ones the standard library has
+    /// defaults for (`unbox` reads every primitive).
+    private func required<T: Decodable>(_ type: T.Type, _ key: Key) throws -> T {
+        try decode(type, forKey: key)
+    }
     private func optional<T: Decodable>(_ type: T.Type, _ key: Key) throws -> T? {
         try decodeIfPresent(type, forKey: key)
     }
@@ -210,17 +211,12 @@ struct TermUnkeyedDecodingContainer: UnkeyedDecodingContainer {
         return v
     }
     @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
-    mutating func decode(_ type: Int128.Type) throws -> Int128 {
-        let v = try context.integer(try current(type), as: Int128.self, at: currentPath)
-        currentIndex += 1
-        return v
-    }
+    mutating func decode(_ type: Int128.Type) throws -> Int128 { try generic(type) }
     @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
-    mutating func decode(_ type: UInt128.Type) throws -> UInt128 {
-        let v = try context.integer(try current(type), as: UInt128.self, at: currentPath)
-        currentIndex += 1
-        return v
-    }
+    mutating func decode(_ type: UInt128.Type) throws -> UInt128 { try generic(type) }
+    /// The generic `decode`, for the typed ones the standard library has
+    /// defaults for (`unbox` reads every primitive).
+    private mutating func generic<T: Decodable>(_ type: T.Type) throws -> T { try decode(type) }
 
     mutating func nestedContainer<NestedKey: CodingKey>(
         keyedBy type: NestedKey.Type
@@ -261,11 +257,10 @@ struct TermSingleValueDecodingContainer: SingleValueDecodingContainer {
         try context.unbox(term, as: T.self, at: codingPath)
     }
     @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
-    func decode(_ type: Int128.Type) throws -> Int128 {
-        try context.integer(term, as: Int128.self, at: codingPath)
-    }
+    func decode(_ type: Int128.Type) throws -> Int128 { try generic(type) }
     @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
-    func decode(_ type: UInt128.Type) throws -> UInt128 {
-        try context.integer(term, as: UInt128.self, at: codingPath)
-    }
+    func decode(_ type: UInt128.Type) throws -> UInt128 { try generic(type) }
+    /// The generic `decode`, for the typed ones the standard library has
+    /// defaults for (`unbox` reads every primitive).
+    private func generic<T: Decodable>(_ type: T.Type) throws -> T { try decode(type) }
 }
