@@ -5,15 +5,25 @@
 // a binary its bytes. The rest have no form outside terms, and other coders
 // get an error.
 
-extension Term: Codable {
-    public func encode(to encoder: any Encoder) throws {
-        try encodeAsTerm(self, to: encoder)
-    }
 
-    public init(from decoder: any Decoder) throws {
-        self = try decodeAsTerm(Term.self, from: decoder)
-    }
+/// Term types with no form outside terms: the term coders pass them
+/// through; other coders get the error `encodeAsTerm` / `decodeAsTerm` throw.
+protocol TermOnlyCodable: Codable {}
+
+extension TermOnlyCodable {
+    public func encode(to encoder: any Encoder) throws { try encodeAsTerm(self, to: encoder) }
+    public init(from decoder: any Decoder) throws { self = try decodeAsTerm(Self.self, from: decoder) }
 }
+
+extension Term: Codable, TermOnlyCodable {}
+extension PID: Codable, TermOnlyCodable {}
+extension Ref: Codable, TermOnlyCodable {}
+extension Alias: Codable, TermOnlyCodable {}
+extension Port: Codable, TermOnlyCodable {}
+extension BitString: Codable, TermOnlyCodable {}
+extension Export: Codable, TermOnlyCodable {}
+extension Fun: Codable, TermOnlyCodable {}
+extension TermMap: Codable, TermOnlyCodable {}
 
 extension Atom: Codable {
     /// With other encoders, the atom's name.
@@ -88,45 +98,13 @@ extension Binary: Codable {
     }
 }
 
-extension PID: Codable {
-    public func encode(to encoder: any Encoder) throws { try encodeAsTerm(self, to: encoder) }
-    public init(from decoder: any Decoder) throws { self = try decodeAsTerm(PID.self, from: decoder) }
-}
 
-extension Ref: Codable {
-    public func encode(to encoder: any Encoder) throws { try encodeAsTerm(self, to: encoder) }
-    public init(from decoder: any Decoder) throws { self = try decodeAsTerm(Ref.self, from: decoder) }
-}
 
-extension Alias: Codable {
-    public func encode(to encoder: any Encoder) throws { try encodeAsTerm(self, to: encoder) }
-    public init(from decoder: any Decoder) throws { self = try decodeAsTerm(Alias.self, from: decoder) }
-}
 
-extension Port: Codable {
-    public func encode(to encoder: any Encoder) throws { try encodeAsTerm(self, to: encoder) }
-    public init(from decoder: any Decoder) throws { self = try decodeAsTerm(Port.self, from: decoder) }
-}
 
-extension BitString: Codable {
-    public func encode(to encoder: any Encoder) throws { try encodeAsTerm(self, to: encoder) }
-    public init(from decoder: any Decoder) throws { self = try decodeAsTerm(BitString.self, from: decoder) }
-}
 
-extension Export: Codable {
-    public func encode(to encoder: any Encoder) throws { try encodeAsTerm(self, to: encoder) }
-    public init(from decoder: any Decoder) throws { self = try decodeAsTerm(Export.self, from: decoder) }
-}
 
-extension Fun: Codable {
-    public func encode(to encoder: any Encoder) throws { try encodeAsTerm(self, to: encoder) }
-    public init(from decoder: any Decoder) throws { self = try decodeAsTerm(Fun.self, from: decoder) }
-}
 
-extension TermMap: Codable {
-    public func encode(to encoder: any Encoder) throws { try encodeAsTerm(self, to: encoder) }
-    public init(from decoder: any Decoder) throws { self = try decodeAsTerm(TermMap.self, from: decoder) }
-}
 
 /// Writes a term type through ``TermEncoder`` (which passes it through), or
 /// fails for any other encoder.
