@@ -24,17 +24,9 @@ shift
 mkdir -p "$BUILD"
 : >"$LOG"
 
-has() { case " $1 " in *" $2 "*) return 0 ;; *) return 1 ;; esac; }
+. "$ROOT/bench/selection.sh"
 
-SEL=""
-for arg in "$@"; do
-    id=$(printf '%s' "$arg" | tr '[:lower:]' '[:upper:]')
-    case $id in
-    B[0-9] | B1[01]) ;;
-    *) echo "usage: bench/compare.sh SHARED_DIR [B<k> ...]   (B0..B11)" >&2; exit 2 ;;
-    esac
-    has "$SEL" "$id" || SEL="$SEL $id"
-done
+select_workloads "bench/compare.sh SHARED_DIR [B<k> ...]" "$@"
 [ -n "$SEL" ] || SEL=" $("$ROOT/bench/run.sh" --list)"
 
 PEERS=$(mktemp "${TMPDIR:-/tmp}/ergo-compare.XXXXXX")

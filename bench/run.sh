@@ -37,22 +37,14 @@ names_of() {
     esac
 }
 
-has() { case " $1 " in *" $2 "*) return 0 ;; *) return 1 ;; esac; }
+. "$ROOT/bench/selection.sh"
 
 # ---- selection ------------------------------------------------------------
 if [ "${1:-}" = "--list" ]; then
     echo "$IMPLEMENTED"
     exit 0
 fi
-SEL=""
-for arg in "$@"; do
-    id=$(printf '%s' "$arg" | tr '[:lower:]' '[:upper:]')
-    case $id in
-    B[0-9] | B1[01]) ;;
-    *) echo "usage: bench/run.sh [--list] [B<k> ...]   (B0..B11)" >&2; exit 2 ;;
-    esac
-    has "$SEL" "$id" || SEL="$SEL $id"
-done
+select_workloads "bench/run.sh [--list] [B<k> ...]" "$@"
 [ -n "$SEL" ] || SEL=" $IMPLEMENTED"
 RUN=""
 for id in $SEL; do
