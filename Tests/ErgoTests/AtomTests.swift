@@ -18,6 +18,14 @@ import Testing
         #expect(try Atom(external: ok).name == ok)
     }
 
+    @Test func atomsOrderByTheirBytesAsInErlang() {
+        #expect(Atom("Zebra") < Atom("apple"))   // 'Z' (90) before 'a' (97)
+        #expect(Atom("ab") < Atom("abc"))
+        #expect(Atom("zzz") < Atom("\u{E9}t\u{E9}"))  // UTF-8 0xC3 sorts after ASCII
+        #expect(!(Atom("same_atom") < Atom("same_atom")))
+        #expect([Atom("c"), Atom("a"), Atom("b")].sorted() == [Atom("a"), Atom("b"), Atom("c")])
+    }
+
     @Test func quotingFollowsErlang() {
         #expect(Atom("ok").description == "ok")
         #expect(Atom("Ok").description == "'Ok'")

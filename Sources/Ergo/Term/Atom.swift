@@ -51,7 +51,7 @@ public struct Atom: Hashable, Sendable, Comparable, CustomStringConvertible,
 
     /// Atoms order alphabetically by text, as in Erlang's term order.
     public static func < (lhs: Atom, rhs: Atom) -> Bool {
-        lhs != rhs && Array(lhs.name.utf8).lexicographicallyPrecedes(Array(rhs.name.utf8))
+        lhs != rhs && lhs.withUTF8 { l in rhs.withUTF8 { r in l.lexicographicallyPrecedes(r) } }
     }
 
     /// The most characters an atom may have (as in ERTS).
