@@ -1,0 +1,276 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Logging
+import Synchronization
+
+/// An Erlang node: a name, a cookie, and the processes it runs.
+///
+/// A node works on its own; the distribution layer connects it to others
+/// through a `RemoteRouter` (none until networking starts, so messages to
+/// other nodes are dropped, as Erlang drops them without a connection).
+public final class Node: Sendable {
+    public let name: Atom
+    public let creation: UInt32
+    public let cookie: String
+    public let logger: Logger
+    let scheduler: Scheduler
+    let table = ProcessTable()
+    let registry = Registry()
+    let timers = TimerService()
+    let metrics: NodeMetrics
+    private let pidCounter = Atomic<UInt64>(0)
+    private let refCounter = Atomic<UInt64>(0)
+    private let lifecycle = Locked(Lifecycle())
+    /// Sender of signals from outside any process (`<0.0.0>`).
+    public let systemPID: PID
+
+    private struct Lifecycle {
+        var stopping = false
+        var stopped = false
+        var emptyWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    /// Starts a node.
+    /// - Parameters:
+    ///   - name: `name@host` (default `nonode@nohost`, a node with no network name).
+    ///   - cookie: the distribution cookie.
+    ///   - schedulers: worker threads (default: one per CPU).
+    ///   - logger: the node's logger; processes log through it with `pid` metadata.
+    public init(name: String = "nonode@nohost", cookie: String = "", schedulers: Int? = nil,
+                logger: Logger? = nil) {
+        self.name = Atom(name)
+        self.cookie = cookie
+        self.creation = UInt32(truncatingIfNeeded: TimerService.now() / 1_000_000) | 1
+        var log = logger ?? Logger(label: "ergo")
+        log[metadataKey: "node"] = "\(name)"
+        self.logger = log
+        self.metrics = NodeMetrics(node: name)
+        self.scheduler = Scheduler(threads: schedulers ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        self.systemPID = PID(node: Atom(name), id: 0, serial: 0, creation: creation)
+        log.info("node started", metadata: ["schedulers": "\(scheduler.workerCount)"])
+    }
+
+    // MARK: spawning
+
+    /// Starts a process running `body`; returns its pid at once.
+    @discardableResult
+    public func spawn(options: SpawnOptions = SpawnOptions(),
+                      _ body: @escaping @Sendable (ProcessContext) async throws -> Void) throws(ProcessError) -> PID {
+        try spawnCore(behavior: "process", options: options, linkTo: nil, body).pid
+    }
+
+    func spawnCore(behavior: String, options: SpawnOptions, linkTo parent: PID?,
+                   monitoredBy watcher: (PID, Ref)? = nil,
+                   _ body: @escaping @Sendable (ProcessContext) async throws -> Void) throws(ProcessError) -> ProcessCore {
+        if lifecycle.withLock({ $0.stopping }) { throw ProcessError.nodeStopped }
+        let number = pidCounter.add(1, ordering: .relaxed).newValue
+        let pid = PID(node: name, id: UInt32(truncatingIfNeeded: number),
+                      serial: UInt32(truncatingIfNeeded: number >> 32), creation: creation)
+        let core = ProcessCore(pid: pid, node: self, behavior: behavior, options: options)
+        if let parent { core.links.insert(parent) }
+        if let (watcher, ref) = watcher { core.monitoredBy[ref] = ProcessCore.Watcher(pid: watcher, name: nil) }
+        if let registered = options.name { try registry.register(registered, pid) }
+        table.insert(core)
+        metrics.processStarted()
+        Task(executorPreference: scheduler) { await core.main(body) }
+        return core
+    }
+
+    func processExited(_ core: ProcessCore, reason: ExitReason, crashed: Bool) {
+        metrics.processExited(crashed: crashed)
+        if metrics.aliveCount.load(ordering: .acquiring) == 0 {
+            let waiters = lifecycle.withLock { state -> [CheckedContinuation<Void, Never>] in
+                defer { state.emptyWaiters.removeAll() }
+                return state.emptyWaiters
+            }
+            for waiter in waiters { waiter.resume() }
+        }
+    }
+
+    // MARK: routing
+
+    /// The live local process for a destination, if any.
+    func resolve(_ destination: Destination) -> ProcessCore? {
+        switch destination {
+        case .pid(let pid):
+            return pid.node == name ? table.lookup(pid) : nil
+        case .name(let registered):
+            return registry.whereis(registered).flatMap { table.lookup($0) }
+        case .remoteName(let registered, let node):
+            return node == name ? registry.whereis(registered).flatMap { table.lookup($0) } : nil
+        case .alias(let alias):
+            return owner(of: alias.ref)
+        }
+    }
+
+    /// The process a reference made by `ProcessCore.makeRef` belongs to.
+    func owner(of ref: Ref) -> ProcessCore? {
+        guard ref.node == name, ref.ids.count == 4 else { return nil }
+        return table.lookup(key: UInt64(ref.ids[3]) << 32 | UInt64(ref.ids[2]))
+    }
+
+    /// Delivers a signal to a local pid; false if it is not alive.
+    @discardableResult
+    func deliver(_ signal: Signal, to pid: PID) -> Bool {
+        table.lookup(pid)?.deliver(signal) ?? false
+    }
+
+    @discardableResult
+    func deliver(_ signal: Signal, to destination: Destination) -> Bool {
+        resolve(destination)?.deliver(signal) ?? false
+    }
+
+    /// Sends a message. Only an unregistered local name is an error (Erlang's
+    /// `badarg`); a message to a dead pid or another node is dropped.
+    public func send(to destination: Destination, _ message: Term) throws(ProcessError) {
+        switch destination {
+        case .alias(let alias):
+            owner(of: alias.ref)?.deliver(.aliasMessage(alias.ref, message))
+        case .name(let registered):
+            guard let target = resolve(destination) else { throw ProcessError.noproc(.name(registered)) }
+            target.deliver(.message(message))
+        default:
+            resolve(destination)?.deliver(.message(message))
+        }
+    }
+
+    /// Sends a message to a pid.
+    public func send(to pid: PID, _ message: Term) {
+        table.lookup(pid)?.deliver(.message(message))
+    }
+
+    /// Sends `{'$gen_cast', Request}`.
+    public func cast(_ destination: Destination, _ request: Term) {
+        resolve(destination)?.deliver(.cast(request))
+    }
+
+    /// Answers a call, from anywhere (OTP's `gen_server:reply/2`).
+    public func reply(to from: From, _ value: Term) {
+        if from.isAlias {
+            owner(of: from.tag)?.deliver(.reply(from.tag, value, demonitored: false))
+        } else {
+            send(to: from.pid, .tuple([.ref(from.tag), value]))
+        }
+    }
+
+    /// Sends an exit signal to a process from outside any process (the
+    /// sender is `systemPID`).
+    public func exit(_ pid: PID, reason: ExitReason) {
+        deliver(.exit(from: systemPID, reason: reason, viaLink: false), to: pid)
+    }
+
+    /// Sends `message` to `destination` after `delay` (dropped if the
+    /// destination is gone by then; cancelled if a target pid exits).
+    @discardableResult
+    public func sendAfter(_ delay: Duration, to destination: Destination, _ message: Term) -> TimerRef {
+        var owner: UInt64 = 0
+        if case .pid(let pid) = destination, pid.node == name { owner = ProcessTable.key(pid) }
+        let id = timers.schedule(after: delay, owner: owner) { [self] in try? self.send(to: destination, message) }
+        return TimerRef(id: id)
+    }
+
+    /// Cancels a `sendAfter` timer; false if it already fired or was cancelled.
+    @discardableResult
+    public func cancelTimer(_ timer: TimerRef) -> Bool { timers.cancel(timer.id) }
+
+    // MARK: names
+
+    public func register(_ name: Atom, _ pid: PID) throws(ProcessError) {
+        guard table.lookup(pid) != nil else { throw ProcessError.noproc(.pid(pid)) }
+        try registry.register(name, pid)
+        // A process that exited meanwhile must not keep the name.
+        if table.lookup(pid) == nil { registry.remove(pid); throw ProcessError.noproc(.pid(pid)) }
+    }
+
+    @discardableResult
+    public func unregister(_ name: Atom) -> Bool { registry.unregister(name) }
+    public func whereis(_ name: Atom) -> PID? { registry.whereis(name) }
+    public var registered: [Atom] { registry.registered }
+
+    // MARK: introspection
+
+    /// The pids of the live processes, oldest first.
+    public var processes: [PID] {
+        table.all.map(\.pid).sorted { ($0.serial, $0.id) < ($1.serial, $1.id) }
+    }
+
+    public var processCount: Int { metrics.aliveCount.load(ordering: .relaxed) }
+
+    public func isAlive(_ pid: PID) -> Bool { table.lookup(pid) != nil }
+
+    /// A fresh reference (not tied to a process).
+    public func makeRef() -> Ref {
+        let n = refCounter.add(1, ordering: .relaxed).newValue
+        return Ref(node: name, creation: creation,
+                   ids: [UInt32(truncatingIfNeeded: n), UInt32(truncatingIfNeeded: n >> 32), 0])
+    }
+
+    // MARK: stopping
+
+    /// Stops the node: sends `shutdown` exit signals to every process,
+    /// newest first, waits up to `timeout` for them to exit, kills the rest,
+    /// then stops the schedulers. Returns false if some process had to be killed.
+    @discardableResult
+    public func stop(timeout: Duration = .seconds(5)) async -> Bool {
+        let first = lifecycle.withLock { state -> Bool in
+            defer { state.stopping = true }
+            return !state.stopping
+        }
+        guard first else { await waitUntilEmpty(); return true }
+        logger.info("node stopping", metadata: ["processes": "\(processCount)"])
+        for pid in processes.reversed() { exit(pid, reason: .shutdown) }
+        var clean = await waitUntilEmpty(timeout: timeout)
+        if !clean {
+            logger.warning("processes did not stop in time; killing them", metadata: ["processes": "\(processCount)"])
+            for pid in processes { exit(pid, reason: .kill) }
+            clean = false
+            _ = await waitUntilEmpty(timeout: timeout)
+        }
+        timers.shutdown()
+        let scheduler = self.scheduler
+        // The schedulers' threads cannot be joined from one of them.
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            OSThread.detach { scheduler.shutdown(); done.resume() }
+        }
+        lifecycle.withLock { $0.stopped = true }
+        logger.info("node stopped")
+        return clean
+    }
+
+    private func waitUntilEmpty() async {
+        if processCount == 0 { return }
+        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+            let ready = lifecycle.withLock { state -> Bool in
+                if metrics.aliveCount.load(ordering: .acquiring) == 0 { return true }
+                state.emptyWaiters.append(waiter)
+                return false
+            }
+            if ready { waiter.resume() }
+        }
+    }
+
+    /// Waits until no process is left; false if `timeout` passed first.
+    private func waitUntilEmpty(timeout: Duration) async -> Bool {
+        let result = Locked<CheckedContinuation<Bool, Never>?>(nil)
+        return await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
+            result.withLock { $0 = done }
+            let timer = timers.schedule(after: timeout) {
+                result.withLock { $0.take() }?.resume(returning: false)
+            }
+            Task {
+                await self.waitUntilEmpty()
+                self.timers.cancel(timer)
+                result.withLock { $0.take() }?.resume(returning: true)
+            }
+        }
+    }
+}
+
+/// A timer started by `sendAfter`.
+public struct TimerRef: Hashable, Sendable {
+    let id: UInt64
+}
+

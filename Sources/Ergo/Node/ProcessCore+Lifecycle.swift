@@ -1,0 +1,75 @@
+import Logging
+
+extension ProcessCore {
+    /// Runs the process's body, then cleans up after it.
+    func main(_ body: @Sendable (ProcessContext) async throws -> Void) async {
+        status = .running
+        var reason = ExitReason.normal
+        var failure: (any Error)?
+        do {
+            try await body(ProcessContext(core: self))
+        } catch let stop as ProcessStop {
+            reason = stop.reason
+        } catch let reported as ReportedExit {
+            reason = reported.reason
+        } catch {
+            reason = ExitReason(error: error)
+            failure = error
+        }
+        if let signalled = exitReason {
+            reason = signalled
+            failure = nil
+        }
+        if let failure, !reason.isNormalTermination {
+            CrashReport.process(self, reason: reason, error: failure)
+        }
+        finish(reason, crashed: !reason.isNormalTermination)
+    }
+
+    /// Closes the mailbox, frees the name, timers and aliases, and sends the
+    /// exit signals and `'DOWN'` messages the links and monitors ask for.
+    func finish(_ reason: ExitReason, crashed: Bool) {
+        status = .exiting
+        let late = mailbox.close()
+        node.table.remove(pid)
+        node.registry.remove(pid)
+        node.timers.cancelAll(owner: key)
+        // Links and monitors that arrived but were not yet acted on still get
+        // their exit signal and 'DOWN' message, with the real reason.
+        for signal in late {
+            switch signal {
+            case .link(let from): links.insert(from)
+            case .unlink(let from): links.remove(from)
+            case .monitor(let from, let ref, let name): monitoredBy[ref] = Watcher(pid: from, name: name)
+            case .demonitor(let ref): monitoredBy.removeValue(forKey: ref)
+            case .call(let from, _, true): monitoredBy[from.tag] = Watcher(pid: from.pid, name: nil)
+            case .inspect(let body): body(nil)
+            default: break
+            }
+        }
+        for linked in links {
+            node.deliver(.exit(from: pid, reason: reason, viaLink: true), to: linked)
+        }
+        for (ref, watcher) in monitoredBy {
+            let object: Term = watcher.name.map { .tuple([.atom($0), .atom(node.name)]) } ?? .pid(pid)
+            node.deliver(.down(ref: ref, object: object, reason: reason), to: watcher.pid)
+        }
+        for (ref, target) in monitors {
+            node.deliver(.demonitor(ref: ref), to: target)
+        }
+        links.removeAll()
+        monitoredBy.removeAll()
+        monitors.removeAll()
+        aliases.removeAll()
+        queue.removeAll()
+        lastMessage = nil
+        node.processExited(self, reason: reason, crashed: crashed)
+    }
+}
+
+/// Ends a process with `reason` when its failure was already logged (a
+/// behaviour's own report), so no crash report follows.
+public struct ReportedExit: Error, Sendable {
+    public let reason: ExitReason
+    public init(_ reason: ExitReason) { self.reason = reason }
+}
