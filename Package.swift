@@ -49,7 +49,12 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
-            swiftSettings: strictSwift
+            swiftSettings: strictSwift + [
+                // Async functions run where their caller runs (a process's
+                // scheduler thread) instead of hopping through the runtime's
+                // executor switch at every call.
+                .enableUpcomingFeature("NonisolatedNonsendingByDefault"),
+            ]
         ),
         .executableTarget(
             name: "ErgoCLI",

@@ -7,11 +7,26 @@ public struct From: Hashable, Sendable, CustomStringConvertible {
     /// Whether the tag is an alias (`[alias | Ref]`, OTP 24+): the reply goes
     /// to the alias; otherwise `{Tag, Reply}` goes to `pid`.
     public let isAlias: Bool
+    /// The caller's process when it is local: replies skip the table lookup.
+    let caller: ProcessCore?
 
     public init(pid: PID, tag: Ref, isAlias: Bool = true) {
+        self.init(pid: pid, tag: tag, isAlias: isAlias, caller: nil)
+    }
+
+    init(pid: PID, tag: Ref, isAlias: Bool, caller: ProcessCore?) {
         self.pid = pid
         self.tag = tag
         self.isAlias = isAlias
+        self.caller = caller
+    }
+
+    public static func == (a: From, b: From) -> Bool {
+        a.pid == b.pid && a.tag == b.tag && a.isAlias == b.isAlias
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(tag)
     }
 
     /// Reads `{Pid, Tag}` where Tag is `[alias | Ref]` (or a plain ref, as

@@ -17,12 +17,16 @@ final class Mailbox: @unchecked Sendable {
     /// Pushes after close see this and fail.
     private static let closedMark = Node(nil)
 
+    // Producers' side: written by every push.
     private let head: Atomic<Unmanaged<Node>>
-    /// Consumer only: the last node taken (its signal already moved out).
-    private var tail: Unmanaged<Node>
     /// 1 while the consumer is parked in `waiter`.
     private let parked = Atomic<Int>(0)
     private var waiter: UnsafeContinuation<Void, Never>?
+    /// Keeps `tail`, which the consumer writes at every pop, off the
+    /// producers' cache line.
+    private let padding: (Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0)
+    /// Consumer only: the last node taken (its signal already moved out).
+    private var tail: Unmanaged<Node>
 
     init() {
         let stub = Unmanaged.passRetained(Node(nil))
@@ -68,11 +72,15 @@ final class Mailbox: @unchecked Sendable {
         let tailNode = tail.takeUnretainedValue()
         guard let next = tailNode.next.load(ordering: .acquiring) else { return nil }
         let nextNode = next.takeUnretainedValue()
-        let signal = nextNode.signal
-        nextNode.signal = nil
+        let signal = nextNode.signal.take()
         tail = next
         Unmanaged.passUnretained(tailNode).release()
         return signal
+    }
+
+    /// Whether the mailbox was closed (its process exited or is exiting).
+    var isClosed: Bool {
+        head.load(ordering: .acquiring).toOpaque() == Unmanaged.passUnretained(Self.closedMark).toOpaque()
     }
 
     /// Whether nothing is queued and no push is in progress.

@@ -150,7 +150,7 @@ public final class Node: Sendable {
     /// Answers a call, from anywhere (OTP's `gen_server:reply/2`).
     public func reply(to from: From, _ value: Term) {
         if from.isAlias {
-            owner(of: from.tag)?.deliver(.reply(from.tag, value, demonitored: false))
+            (from.caller ?? owner(of: from.tag))?.deliver(.reply(from.tag, value, demonitored: false))
         } else {
             send(to: from.pid, .tuple([.ref(from.tag), value]))
         }

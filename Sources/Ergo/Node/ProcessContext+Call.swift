@@ -9,41 +9,32 @@ extension ProcessContext {
     /// `timeout: nil` waits forever.
     public func call(_ destination: Destination, _ request: Term,
                      timeout: Duration? = .seconds(5)) async throws -> Term {
-        guard let server = core.node.resolve(destination) else { throw CallError.noproc(destination) }
+        guard let server = core.resolve(destination) else { throw CallError.noproc(destination) }
         let ref = core.makeRef()
-        core.aliases.insert(ref)
-        core.monitors[ref] = .pid(server.pid)
-        guard server.deliver(.call(From(pid: core.pid, tag: ref), request, monitored: true)) else {
-            core.aliases.remove(ref)
-            core.monitors.removeValue(forKey: ref)
+        // The tag is an alias and a monitor, kept in `pendingCall` rather than
+        // in the alias and monitor tables: a process waits on one call at a time.
+        core.pendingCall = ref
+        let from = From(pid: core.pid, tag: ref, isAlias: true, caller: core)
+        guard server.deliver(.call(from, request, monitored: true)) else {
+            core.pendingCall = nil
             throw CallError.noproc(destination)
         }
         let outcome: CallOutcome?
         do {
-            outcome = try await core.next(timeout: timeout) { envelope -> CallOutcome? in
-                switch envelope {
-                case .reply(let tag, let value, let demonitored) where tag == ref:
-                    return .reply(value, demonitored: demonitored)
-                case .down(let tag, _, let reason) where tag == ref:
-                    return .down(reason)
-                default:
-                    return nil
-                }
-            }
+            outcome = try await core.awaitReply(ref, timeout: timeout)
         } catch {
-            core.aliases.remove(ref)
+            core.pendingCall = nil
+            server.deliver(.demonitor(ref: ref))
             throw error
         }
-        core.aliases.remove(ref)
+        core.pendingCall = nil
         switch outcome {
         case .reply(let value, let demonitored)?:
-            core.monitors.removeValue(forKey: ref)
             if !demonitored { server.deliver(.demonitor(ref: ref)) }
             return value
         case .down(let reason)?:
             throw reason == .noproc ? CallError.noproc(destination) : CallError.exited(destination, reason)
         case nil:
-            core.monitors.removeValue(forKey: ref)
             server.deliver(.demonitor(ref: ref))
             throw CallError.timeout(destination)
         }
@@ -61,13 +52,12 @@ extension ProcessContext {
             core.node.send(to: from.pid, .tuple([.ref(from.tag), value]))
             return
         }
-        let demonitored = core.monitoredBy[from.tag]?.pid == from.pid
-            && core.monitoredBy.removeValue(forKey: from.tag) != nil
-        core.node.owner(of: from.tag)?.deliver(.reply(from.tag, value, demonitored: demonitored))
+        let demonitored = core.monitoredBy.removeValue(forKey: from.tag) != nil
+        (from.caller ?? core.node.owner(of: from.tag))?.deliver(.reply(from.tag, value, demonitored: demonitored))
     }
 }
 
-private enum CallOutcome {
+enum CallOutcome {
     case reply(Term, demonitored: Bool)
     case down(ExitReason)
 }

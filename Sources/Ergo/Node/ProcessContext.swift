@@ -25,18 +25,27 @@ public struct ProcessContext {
     /// The next message, in arrival order; nil if `timeout` passes first
     /// (wait forever without one).
     public func receive(timeout: Duration? = nil) async throws -> Term? {
-        try await core.next(timeout: timeout)?.term
+        guard let envelope = try await core.next(timeout: timeout) else { return nil }
+        core.lastMessage = envelope
+        return envelope.term
     }
 
     /// The next message; waits as long as it takes.
     public func receive() async throws -> Term {
-        try await core.next(timeout: nil)!.term
+        let envelope = try await core.next(timeout: nil)!
+        core.lastMessage = envelope
+        return envelope.term
     }
 
     /// The first message `match` accepts (Erlang's selective receive);
     /// the others stay queued in order. Nil if `timeout` passes first.
     public func receive<T>(timeout: Duration? = nil, matching match: (Term) -> T?) async throws -> T? {
-        try await core.next(timeout: timeout) { match($0.term) }
+        try await core.next(timeout: timeout) { envelope in
+            match(envelope.term).map { value in
+                core.lastMessage = envelope
+                return value
+            }
+        }
     }
 
     /// Messages waiting in the receive queue and the mailbox (approximate).
@@ -53,7 +62,7 @@ public struct ProcessContext {
     }
 
     public func send(to pid: PID, _ message: Term) {
-        core.node.send(to: pid, message)
+        core.send(to: pid, message)
     }
 
     /// Sends `message` after `delay`; see `Node.sendAfter`.

@@ -30,6 +30,7 @@ extension ProcessCore {
     /// exit signals and `'DOWN'` messages the links and monitors ask for.
     func finish(_ reason: ExitReason, crashed: Bool) {
         status = .exiting
+        reportDelivered()
         let late = mailbox.close()
         node.table.remove(pid)
         node.registry.remove(pid)
@@ -63,6 +64,7 @@ extension ProcessCore {
         aliases.removeAll()
         queue.removeAll()
         lastMessage = nil
+        lastTarget = nil
         node.processExited(self, reason: reason, crashed: crashed)
     }
 }

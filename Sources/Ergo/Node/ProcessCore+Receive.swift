@@ -12,42 +12,130 @@ extension ProcessCore {
     /// ends the process throws `ProcessStop`.
     func wait(timeout: Duration?, find: (ProcessCore, inout Int) -> Int?) async throws(ProcessStop) -> Int? {
         var scanned = 0
-        var timer: UInt64 = 0
-        defer { if timer != 0 { disarm(timer) } }
+        var armed = false
+        defer { if armed { disarm() } }
         while true {
             drain()
             if let reason = exitReason { throw ProcessStop(reason: reason) }
             if let index = find(self, &scanned) { return index }
-            if timer != 0, timedOut { return nil }
-            if timer == 0, let timeout {
-                if TimerService.nanoseconds(timeout) == 0 { return nil }
-                timer = arm(timeout)
-            }
-            status = .waiting
-            await mailbox.park()
-            status = .running
+            guard await pause(timeout, armed: &armed) else { return nil }
         }
     }
 
-    private func arm(_ timeout: Duration) -> UInt64 {
-        timeoutToken &+= 1
-        timedOut = false
-        let token = timeoutToken
-        return node.timers.schedule(after: timeout) { [self] in self.deliver(.timeout(token)) }
+    /// Parks until a signal arrives, arming the timeout first if needed.
+    /// False when the timeout has fired.
+    private func pause(_ timeout: Duration?, armed: inout Bool) async -> Bool {
+        if armed, timedOut { return false }
+        if !armed, let timeout {
+            if TimerService.nanoseconds(timeout) == 0 { return false }
+            arm(timeout)
+            armed = true
+        }
+        status = .waiting
+        reportDelivered()
+        await mailbox.park()
+        status = .running
+        return true
     }
 
-    private func disarm(_ timer: UInt64) {
-        node.timers.cancel(timer)
-        timeoutToken &+= 1
+    /// Arms this process's receive timeout: no lock unless the timer thread
+    /// must look at the process earlier than it already will.
+    private func arm(_ timeout: Duration) {
+        timeoutGeneration &+= 1
+        let tick = TimerService.tick(after: timeout)
+        timeoutToken = tick << 16 | (timeoutGeneration & 0xFFFF)
+        timedOut = false
+        deadline.store(timeoutToken, ordering: .sequentiallyConsistent)
+        let watched = watchedAt.load(ordering: .sequentiallyConsistent)
+        if watched == 0 || watched > tick { node.timers.watch(self) }
+    }
+
+    private func disarm() {
+        deadline.store(0, ordering: .releasing)
+        timeoutToken = 0
         timedOut = false
     }
 
     /// The next message, or nil after `timeout`.
+    ///
+    /// With nothing queued, a message at the mailbox's head is the next one:
+    /// it is taken without a trip through the receive queue.
     func next(timeout: Duration?) async throws(ProcessStop) -> Envelope? {
-        guard try await wait(timeout: timeout, find: { core, _ in core.queue.isEmpty ? nil : 0 }) != nil else {
-            return nil
+        var armed = false
+        defer { if armed { disarm() } }
+        while true {
+            if queue.isEmpty {
+                while exitReason == nil, let signal = mailbox.pop() {
+                    switch signal {
+                    case .message(let term):
+                        return direct(.message(term))
+                    case .cast(let request):
+                        return direct(.cast(request))
+                    case .call(let from, let request, let monitored):
+                        if monitored { monitoredBy[from.tag] = Watcher(pid: from.pid, name: nil) }
+                        return direct(.call(from, request, monitored: monitored))
+                    default:
+                        if handle(signal) { uncounted += 1 }
+                    }
+                    if !queue.isEmpty { break }
+                }
+            } else {
+                drain()
+            }
+            if let reason = exitReason { throw ProcessStop(reason: reason) }
+            if !queue.isEmpty { return takeFirst() }
+            guard await pause(timeout, armed: &armed) else { return nil }
         }
-        return takeFirst()
+    }
+
+    private func direct(_ envelope: Envelope) -> Envelope {
+        tookDirectly(countedOnDelivery: true)
+        return envelope
+    }
+
+    /// Books a message taken straight from the mailbox. Messages count
+    /// against a mailbox limit on delivery; a 'DOWN' taken directly never did.
+    private func tookDirectly(countedOnDelivery: Bool) {
+        uncounted += 1
+        messagesHandled += 1
+        if countedOnDelivery, limit != nil { queued.subtract(1, ordering: .relaxed) }
+    }
+
+    /// Waits for the reply to the call tagged `ref`, or the 'DOWN' of its
+    /// monitor; nil after `timeout`. Other messages stay queued in order.
+    func awaitReply(_ ref: Ref, timeout: Duration?) async throws(ProcessStop) -> CallOutcome? {
+        var scanned = 0
+        var armed = false
+        defer { if armed { disarm() } }
+        while true {
+            while scanned < queue.count {
+                switch queue[scanned] {
+                case .reply(let tag, let value, let demonitored) where tag == ref:
+                    _ = take(at: scanned)
+                    return .reply(value, demonitored: demonitored)
+                case .down(let tag, _, let reason) where tag == ref:
+                    _ = take(at: scanned)
+                    return .down(reason)
+                default:
+                    scanned += 1
+                }
+            }
+            while exitReason == nil, let signal = mailbox.pop() {
+                switch signal {
+                case .reply(let tag, let value, let demonitored) where tag == ref:
+                    tookDirectly(countedOnDelivery: true)
+                    return .reply(value, demonitored: demonitored)
+                case .down(let tag, _, let reason) where tag == ref:
+                    tookDirectly(countedOnDelivery: false)
+                    return .down(reason)
+                default:
+                    if handle(signal) { uncounted += 1 }
+                    scanned = queue.count
+                }
+            }
+            if let reason = exitReason { throw ProcessStop(reason: reason) }
+            guard await pause(timeout, armed: &armed) else { return nil }
+        }
     }
 
     /// The first message `match` accepts (others stay queued, in order).

@@ -25,15 +25,29 @@ final class ProcessCore: @unchecked Sendable {
     /// Processes monitoring this one: reference → (watcher, name it used).
     var monitoredBy: [Ref: Watcher] = [:]
     var aliases = Set<Ref>()
+    /// The tag of the call this process is waiting on: its reply and its
+    /// monitor's 'DOWN' are accepted without touching `aliases`/`monitors`.
+    var pendingCall: Ref?
     var trapExit: Bool
     /// Set when an exit signal ends the process; acted on at once.
     var exitReason: ExitReason?
     var messagesHandled = 0
+    /// Messages delivered and not yet reported to the metrics.
+    var uncounted = 0
+    /// The last process this one sent to: repeated sends skip the table.
+    var lastTarget: ProcessCore?
     var lastMessage: Envelope?
     var refCounter: UInt64 = 0
-    /// The token of the receive timeout now armed, and whether it fired.
+    /// The token of the receive timeout now armed (0: none), and whether it
+    /// fired. The token is `deadline tick << 16 | generation`.
     var timeoutToken: UInt64 = 0
+    var timeoutGeneration: UInt64 = 0
     var timedOut = false
+    /// The armed token, for the timer thread (0 when disarmed).
+    let deadline = Atomic<UInt64>(0)
+    /// The tick at which the timer thread will next look at this process
+    /// (0: it will not).
+    let watchedAt = Atomic<UInt64>(0)
     var status: ProcessStatus = .runnable
 
     struct Watcher {
@@ -92,15 +106,22 @@ final class ProcessCore: @unchecked Sendable {
     /// Moves everything in the mailbox into the receive queue, acting on the
     /// signals on the way. Stops early once an exit signal ends the process.
     func drain() {
-        var delivered = 0
         while exitReason == nil, let signal = mailbox.pop() {
-            if handle(signal) { delivered += 1 }
+            if handle(signal) { uncounted += 1 }
         }
-        if delivered > 0 { node.metrics.delivered(delivered) }
+    }
+
+    /// Reports the messages delivered since the last report to the metrics
+    /// (done before parking and at exit, not per message).
+    func reportDelivered() {
+        if uncounted > 0 {
+            node.metrics.delivered(uncounted)
+            uncounted = 0
+        }
     }
 
     /// Acts on one signal; true when it put a message in the queue.
-    private func handle(_ signal: Signal) -> Bool {
+    func handle(_ signal: Signal) -> Bool {
         switch signal {
         case .message(let term):
             queue.append(.message(term))
@@ -110,13 +131,13 @@ final class ProcessCore: @unchecked Sendable {
         case .cast(let request):
             queue.append(.cast(request))
         case .reply(let ref, let value, let demonitored):
-            guard aliases.contains(ref) else { return dropUnwanted() }
+            guard ref == pendingCall || (!aliases.isEmpty && aliases.contains(ref)) else { return dropUnwanted() }
             queue.append(.reply(ref, value, demonitored: demonitored))
         case .aliasMessage(let ref, let term):
             guard aliases.contains(ref) else { return dropUnwanted() }
             queue.append(.message(term))
         case .down(let ref, let object, let reason):
-            guard monitors.removeValue(forKey: ref) != nil else { return false }
+            guard ref == pendingCall || monitors.removeValue(forKey: ref) != nil else { return false }
             appendSignalMessage(.down(ref: ref, object: object, reason: reason))
         case .exit(let from, let reason, let viaLink):
             return receiveExit(from: from, reason: reason, viaLink: viaLink)
@@ -133,7 +154,7 @@ final class ProcessCore: @unchecked Sendable {
             monitoredBy.removeValue(forKey: ref)
             return false
         case .timeout(let token):
-            if token == timeoutToken { timedOut = true }
+            if token != 0 && token == timeoutToken { timedOut = true }
             return false
         case .inspect(let body):
             body(self)
@@ -188,10 +209,30 @@ final class ProcessCore: @unchecked Sendable {
         return envelope
     }
 
-    private func consumed(_ envelope: Envelope) {
+    func consumed(_ envelope: Envelope) {
         if limit != nil { queued.subtract(1, ordering: .relaxed) }
         messagesHandled += 1
-        lastMessage = envelope
+    }
+
+    /// Sends a message to a local pid, remembering the target for the next send.
+    func send(to target: PID, _ message: Term) {
+        if let cached = lastTarget, cached.pid == target {
+            if !cached.deliver(.message(message)) { lastTarget = nil }
+            return
+        }
+        guard let process = node.table.lookup(target) else { return }
+        lastTarget = process
+        process.deliver(.message(message))
+    }
+
+    /// The live local process for a destination; pids go through the
+    /// one-entry cache `send` keeps.
+    func resolve(_ destination: Destination) -> ProcessCore? {
+        guard case .pid(let target) = destination else { return node.resolve(destination) }
+        if let cached = lastTarget, cached.pid == target, !cached.mailbox.isClosed { return cached }
+        guard let process = node.table.lookup(target) else { return nil }
+        lastTarget = process
+        return process
     }
 
     /// A fresh reference that carries this process's identity, so that it

@@ -28,7 +28,11 @@ final class ProcessTable: Sendable {
         shard(key).withLock { $0[key] }
     }
 
-    func lookup(_ pid: PID) -> ProcessCore? { lookup(key: Self.key(pid)) }
+    /// The process with exactly this pid (node and creation included).
+    func lookup(_ pid: PID) -> ProcessCore? {
+        guard let process = lookup(key: Self.key(pid)), process.pid == pid else { return nil }
+        return process
+    }
 
     var all: [ProcessCore] {
         shards.flatMap { shard in shard.withLock { Array($0.values) } }

@@ -23,11 +23,22 @@ final class TimerService: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var slots = [[UInt64: Entry]](repeating: [:], count: 1 << slotBits)
+    // Receive timeouts: at most one per process, so the wheel holds processes
+    // and each process's armed deadline lives in the process (an atomic the
+    // process sets and clears without a lock). A process sits in the slot of
+    // the tick at which the thread looks at it next; if its deadline moved
+    // later meanwhile, it moves on. `watchedTick` says where each one is.
+    private var watchedSlots = [[ProcessCore]](repeating: [], count: 1 << slotBits)
+    private var watchedTick: [ObjectIdentifier: UInt64] = [:]
+    private var watchRequests: [ProcessCore] = []
     private var byOwner: [UInt64: Set<UInt64>] = [:]
     private var armed = 0
     private var nextSerial: UInt64 = 1
     private var lastTick: UInt64
     private var stopping = false
+    /// The thread sleeps without a deadline (no timer armed); only then does
+    /// arming one need to wake it: otherwise it wakes at the next tick anyway.
+    private var idle = false
     private var thread = pthread_t()
 
     init() {
@@ -61,6 +72,56 @@ final class TimerService: @unchecked Sendable {
         return UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
     }
 
+    /// The first tick at or after `delay` from now.
+    static func tick(after delay: Duration) -> UInt64 {
+        (now() &+ nanoseconds(delay) &+ tick &- 1) / tick
+    }
+
+    /// Asks the thread to look at a process whose receive timeout is armed.
+    func watch(_ process: ProcessCore) {
+        pthread_mutex_lock(mutex)
+        watchRequests.append(process)
+        if idle { pthread_cond_signal(cond) }
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Files a process under the tick of its deadline (or fires it at once).
+    private func place(_ process: ProcessCore, now: UInt64, into due: inout [(ProcessCore, UInt64)]) {
+        let token = process.deadline.load(ordering: .sequentiallyConsistent)
+        guard token != 0 else { return }
+        let tick = token >> 16
+        let id = ObjectIdentifier(process)
+        if let at = watchedTick[id], at <= tick { return }
+        if tick <= now {
+            due.append((process, token))
+            return
+        }
+        watchedTick[id] = tick
+        watchedSlots[Int(tick & Self.slotMask)].append(process)
+        process.watchedAt.store(tick, ordering: .sequentiallyConsistent)
+    }
+
+    /// Looks at the processes filed under `tick`: fires those due, moves
+    /// those whose deadline moved, forgets those disarmed.
+    private func visit(slot: Int, tick: UInt64, into due: inout [(ProcessCore, UInt64)]) {
+        guard !watchedSlots[slot].isEmpty else { return }
+        let filed = watchedSlots[slot]
+        watchedSlots[slot] = []
+        for process in filed {
+            let id = ObjectIdentifier(process)
+            guard let at = watchedTick[id] else { continue }
+            if at > tick {  // a later lap round the wheel
+                watchedSlots[slot].append(process)
+                continue
+            }
+            watchedTick.removeValue(forKey: id)
+            process.watchedAt.store(0, ordering: .sequentiallyConsistent)
+            // Seen after clearing `watchedAt`: a process arming now either
+            // sees 0 and asks again, or its deadline is seen here.
+            place(process, now: tick, into: &due)
+        }
+    }
+
     /// Runs `action` on the timer thread after `delay`; `owner` (a process
     /// key, 0 for none) lets `cancelAll(owner:)` drop it. Returns its id.
     func schedule(after delay: Duration, owner: UInt64 = 0, _ action: @escaping @Sendable () -> Void) -> UInt64 {
@@ -73,7 +134,7 @@ final class TimerService: @unchecked Sendable {
         slots[Int(slot)][id] = Entry(deadline: deadline, owner: owner, action: action)
         if owner != 0 { byOwner[owner, default: []].insert(id) }
         armed += 1
-        if armed == 1 { pthread_cond_signal(cond) }
+        if idle { pthread_cond_signal(cond) }
         return id
     }
 
@@ -123,10 +184,19 @@ final class TimerService: @unchecked Sendable {
 
     private func run() {
         var due: [@Sendable () -> Void] = []
+        var timeouts: [(ProcessCore, UInt64)] = []
         pthread_mutex_lock(mutex)
         while !stopping {
-            if armed == 0 {
+            if !watchRequests.isEmpty {
+                let requests = watchRequests
+                watchRequests.removeAll(keepingCapacity: true)
+                let now = Self.now() / Self.tick
+                for process in requests { place(process, now: now, into: &timeouts) }
+            }
+            if armed == 0 && watchedTick.isEmpty && timeouts.isEmpty {
+                idle = true
                 pthread_cond_wait(cond, mutex)
+                idle = false
                 lastTick = Self.now() / Self.tick
                 continue
             }
@@ -136,13 +206,16 @@ final class TimerService: @unchecked Sendable {
                 for step in 1...span {
                     let tick = nowTick - span + step
                     collect(slot: Int(tick & Self.slotMask), upTo: nowTick, into: &due)
+                    visit(slot: Int(tick & Self.slotMask), tick: tick, into: &timeouts)
                 }
                 lastTick = nowTick
             }
-            if !due.isEmpty {
+            if !due.isEmpty || !timeouts.isEmpty {
                 pthread_mutex_unlock(mutex)
                 for action in due { action() }
+                for (process, token) in timeouts { process.deliver(.timeout(token)) }
                 due.removeAll(keepingCapacity: true)
+                timeouts.removeAll(keepingCapacity: true)
                 pthread_mutex_lock(mutex)
                 continue
             }
