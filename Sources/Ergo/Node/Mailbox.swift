@@ -89,6 +89,7 @@ final class Mailbox: @unchecked Sendable {
     }
 
     /// Suspends the consumer until a push (or returns at once if one raced).
+    @inline(__always)
     func park() async {
         await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
             waiter = continuation

@@ -1,27 +1,38 @@
 import Logging
 
 extension ProcessCore {
-    /// Runs the process's body, then cleans up after it.
+    /// Runs the process's body, then cleans up after it. (The async part
+    /// is kept small: a parked process keeps this frame.)
     func main(_ body: @Sendable (ProcessContext) async throws -> Void) async {
         status = .running
-        var reason = ExitReason.normal
         var failure: (any Error)?
         do {
             try await body(ProcessContext(core: self))
-        } catch let stop as ProcessStop {
-            reason = stop.reason
-        } catch let reported as ReportedExit {
-            reason = reported.reason
         } catch {
-            reason = ExitReason(error: error)
             failure = error
+        }
+        exited(after: failure)
+    }
+
+    /// Works out the exit reason from how the body ended, logs a crash
+    /// report when one is due, and finishes.
+    private func exited(after failure: (any Error)?) {
+        var reason = ExitReason.normal
+        var report: (any Error)?
+        switch failure {
+        case nil: break
+        case let stop as ProcessStop: reason = stop.reason
+        case let reported as ReportedExit: reason = reported.reason
+        case let error?:
+            reason = ExitReason(error: error)
+            report = error
         }
         if let signalled = exitReason {
             reason = signalled
-            failure = nil
+            report = nil
         }
-        if let failure, !reason.isNormalTermination {
-            CrashReport.process(self, reason: reason, error: failure)
+        if let report, !reason.isNormalTermination {
+            CrashReport.process(self, reason: reason, error: report)
         }
         finish(reason, crashed: !reason.isNormalTermination)
     }

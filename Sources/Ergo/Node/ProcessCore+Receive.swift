@@ -24,6 +24,7 @@ extension ProcessCore {
 
     /// Parks until a signal arrives, arming the timeout first if needed.
     /// False when the timeout has fired.
+    @inline(__always)
     private func pause(_ timeout: Duration?, armed: inout Bool) async -> Bool {
         if armed, timedOut { return false }
         if !armed, let timeout {
@@ -58,34 +59,41 @@ extension ProcessCore {
 
     /// The next message, or nil after `timeout`.
     ///
-    /// With nothing queued, a message at the mailbox's head is the next one:
-    /// it is taken without a trip through the receive queue.
+    /// The work between suspensions is in `takeNext`, a plain function, so
+    /// the frame a parked process keeps in its task stays small.
     func next(timeout: Duration?) async throws(ProcessStop) -> Envelope? {
         var armed = false
         defer { if armed { disarm() } }
         while true {
-            if queue.isEmpty {
-                while exitReason == nil, let signal = mailbox.pop() {
-                    switch signal {
-                    case .message(let term):
-                        return direct(.message(term))
-                    case .cast(let request):
-                        return direct(.cast(request))
-                    case .call(let from, let request, let monitored):
-                        if monitored { monitoredBy[from.tag] = Watcher(pid: from.pid, name: nil) }
-                        return direct(.call(from, request, monitored: monitored))
-                    default:
-                        if handle(signal) { uncounted += 1 }
-                    }
-                    if !queue.isEmpty { break }
-                }
-            } else {
-                drain()
-            }
-            if let reason = exitReason { throw ProcessStop(reason: reason) }
-            if !queue.isEmpty { return takeFirst() }
+            if let envelope = try takeNext() { return envelope }
             guard await pause(timeout, armed: &armed) else { return nil }
         }
+    }
+
+    /// The next message if one is there. With nothing queued, a message at
+    /// the mailbox's head is the next one: it is taken without a trip
+    /// through the receive queue.
+    private func takeNext() throws(ProcessStop) -> Envelope? {
+        if queue.isEmpty {
+            while exitReason == nil, let signal = mailbox.pop() {
+                switch signal {
+                case .message(let term):
+                    return direct(.message(term))
+                case .cast(let request):
+                    return direct(.cast(request))
+                case .call(let from, let request, let monitored):
+                    if monitored { monitoredBy[from.tag] = Watcher(pid: from.pid, name: nil) }
+                    return direct(.call(from, request, monitored: monitored))
+                default:
+                    if handle(signal) { uncounted += 1 }
+                }
+                if !queue.isEmpty { break }
+            }
+        } else {
+            drain()
+        }
+        if let reason = exitReason { throw ProcessStop(reason: reason) }
+        return queue.isEmpty ? nil : takeFirst()
     }
 
     private func direct(_ envelope: Envelope) -> Envelope {
@@ -108,34 +116,39 @@ extension ProcessCore {
         var armed = false
         defer { if armed { disarm() } }
         while true {
-            while scanned < queue.count {
-                switch queue[scanned] {
-                case .reply(let tag, let value, let demonitored) where tag == ref:
-                    _ = take(at: scanned)
-                    return .reply(value, demonitored: demonitored)
-                case .down(let tag, _, let reason) where tag == ref:
-                    _ = take(at: scanned)
-                    return .down(reason)
-                default:
-                    scanned += 1
-                }
-            }
-            while exitReason == nil, let signal = mailbox.pop() {
-                switch signal {
-                case .reply(let tag, let value, let demonitored) where tag == ref:
-                    tookDirectly(countedOnDelivery: true)
-                    return .reply(value, demonitored: demonitored)
-                case .down(let tag, _, let reason) where tag == ref:
-                    tookDirectly(countedOnDelivery: false)
-                    return .down(reason)
-                default:
-                    if handle(signal) { uncounted += 1 }
-                    scanned = queue.count
-                }
-            }
-            if let reason = exitReason { throw ProcessStop(reason: reason) }
+            if let outcome = try findReply(ref, scanned: &scanned) { return outcome }
             guard await pause(timeout, armed: &armed) else { return nil }
         }
+    }
+
+    private func findReply(_ ref: Ref, scanned: inout Int) throws(ProcessStop) -> CallOutcome? {
+        while scanned < queue.count {
+            switch queue[scanned] {
+            case .reply(let tag, let value, let demonitored) where tag == ref:
+                _ = take(at: scanned)
+                return .reply(value, demonitored: demonitored)
+            case .down(let tag, _, let reason) where tag == ref:
+                _ = take(at: scanned)
+                return .down(reason)
+            default:
+                scanned += 1
+            }
+        }
+        while exitReason == nil, let signal = mailbox.pop() {
+            switch signal {
+            case .reply(let tag, let value, let demonitored) where tag == ref:
+                tookDirectly(countedOnDelivery: true)
+                return .reply(value, demonitored: demonitored)
+            case .down(let tag, _, let reason) where tag == ref:
+                tookDirectly(countedOnDelivery: false)
+                return .down(reason)
+            default:
+                if handle(signal) { uncounted += 1 }
+                scanned = queue.count
+            }
+        }
+        if let reason = exitReason { throw ProcessStop(reason: reason) }
+        return nil
     }
 
     /// The first message `match` accepts (others stay queued, in order).
