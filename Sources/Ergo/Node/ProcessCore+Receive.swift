@@ -111,6 +111,7 @@ extension ProcessCore {
 
     /// Waits for the reply to the call tagged `ref`, or the 'DOWN' of its
     /// monitor; nil after `timeout`. Other messages stay queued in order.
+    @inline(__always)
     func awaitReply(_ ref: Ref, timeout: Duration?) async throws(ProcessStop) -> CallOutcome? {
         var scanned = 0
         var armed = false

@@ -48,6 +48,16 @@ public struct Ref: Hashable, Sendable, CustomStringConvertible {
 
     /// Erlang prints the words most significant first.
     public var description: String { TermPrinter.ref(self) }
+
+    /// Hashes the id words only (one 64-bit word for the usual 3–4): equal
+    /// references have equal words, and the words alone rarely collide.
+    public func hash(into hasher: inout Hasher) {
+        var folded = UInt64(truncatingIfNeeded: ids.count)
+        for (index, word) in ids.enumerated() {
+            folded ^= UInt64(word) << ((index & 1) * 32) &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15
+        }
+        hasher.combine(folded)
+    }
 }
 
 /// A process alias (OTP 24): a reference that delivers messages to the
