@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Peer figures beside Ergo's: runs the shared anchors for the same workloads
 # (Erlang/OTP for B1..B9, erl_interface "ei" for B8), then prints a summary of
-# B8 ratios as '#' lines: ergo-c against ei, ergo-swift against Erlang.
+# ratios as '#' lines: for B8 ergo-c against ei and ergo-swift against Erlang;
+# for B1, B2, B5 and B9 ergo-swift against Erlang (ergo-swift / erlang, and for
+# B9 spawn-mem erlang / ergo-swift, so that > 1 always means Ergo is better).
 #
 # Usage: bench/compare.sh SHARED_DIR [B<k> ...]   (no workload: all implemented)
 # `make bench-compare` runs bench/run.sh first, then this; Ergo's figures are
@@ -101,6 +103,49 @@ if has "$SEL" B8; then
                     cell(f "/decode/ergo-swift"), cell(f "/decode/erlang"), ratio(f "/decode/ergo-swift", f "/decode/erlang"), \
                     cell(f "/decode-tree/ei"), ratio(f "/decode/ergo-swift", f "/decode-tree/ei"), \
                     cell(f "/encode/ergo-swift"), cell(f "/encode/erlang"), ratio(f "/encode/ergo-swift", f "/encode/erlang")
+            }
+        }'
+fi
+
+# B1, B2, B5, B9: ergo-swift against Erlang, one line per figure.
+SUMMARY_IDS=""
+for id in B1 B2 B5 B9; do has "$SEL" "$id" && SUMMARY_IDS="$SUMMARY_IDS $id"; done
+if [ -n "$SUMMARY_IDS" ]; then
+    cat "$OURS" "$PEERS" | awk -v ids="$SUMMARY_IDS" '
+        BEGIN {
+            n = split(ids, want, " ")
+            for (i = 1; i <= n; i++) wanted[want[i]] = 1
+            # the figures, in order, and whether less is better
+            split("B1 local-call-seq;B2 local-call-par;B5 local-send;B9 spawn;B9 spawn-mem", rows, ";")
+            lower["B9 spawn-mem"] = 1
+        }
+        ($1 in wanted) && ($3 == "ergo-swift" || $3 == "erlang") {
+            key = $1 " " $2
+            v[key "/" $3] = ($4 == "FAILED") ? "FAILED" : $4
+            if ($4 != "FAILED") unit[key] = $5
+        }
+        function cell(k) { return (k in v) ? v[k] : "-" }
+        END {
+            header = 0
+            for (i = 1; i in rows; i++) {
+                key = rows[i]
+                split(key, p, " ")
+                if (!(p[1] in wanted)) continue
+                if (!header) {
+                    print "# B1 B2 B5 B9 summary (medians; ratio > 1: Ergo is better; the goal is >= 2x Erlang)"
+                    header = 1
+                }
+                ours = cell(key "/ergo-swift"); theirs = cell(key "/erlang")
+                if (ours == "-" || theirs == "-" || ours == "FAILED" || theirs == "FAILED" || ours + 0 == 0 || theirs + 0 == 0) {
+                    r = "-"
+                } else if (key in lower) {
+                    r = sprintf("%.2fx", theirs / ours)
+                } else {
+                    r = sprintf("%.2fx", ours / theirs)
+                }
+                how = (key in lower) ? "erlang / ergo-swift, less memory is better" : "ergo-swift / erlang, faster is better"
+                printf "# %-17s ergo-swift %10s  erlang %10s  %-14s ratio %6s (%s)\n", \
+                    key, ours, theirs, (key in unit) ? unit[key] : "", r, how
             }
         }'
 fi

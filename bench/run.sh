@@ -24,15 +24,19 @@ FILES=${ERGO_BENCH_FILES:-}
 JOBS=${JOBS:-2}
 
 # Workloads implemented here, and by which system(s).
-IMPLEMENTED="B0 B8"
+IMPLEMENTED="B0 B1 B2 B5 B8 B9"
 C_WORKLOADS="B0 B8"
-SWIFT_WORKLOADS="B8"
+SWIFT_WORKLOADS="B1 B2 B5 B8 B9"
 
 # The line names of each workload (what a FAILED line names).
 names_of() {
     case $1 in
     B0) echo "loopback-rtt loopback-bw" ;;
+    B1) echo "local-call-seq" ;;
+    B2) echo "local-call-par" ;;
+    B5) echo "local-send" ;;
     B8) echo "etf-codec" ;;
+    B9) echo "spawn spawn-mem" ;;
     *) echo "unknown" ;;
     esac
 }

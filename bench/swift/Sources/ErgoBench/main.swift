@@ -7,6 +7,9 @@
 //   --corpus   B8's corpus folder (default: the project's Tests/ErgoTests/Fixtures)
 //   --files    B8's files, without .etf (default: all six)
 //   --list     print the implemented workloads and exit
+//   --timeout S
+//              B1, B2, B5, B9: a run that takes longer than S seconds
+//              (default 120) prints a FAILED line and ends its workload
 //   --fixed N --op decode|encode
 //              B8 only: exactly N operations per file, untimed, no figures
 //              (a repeatable load for profilers such as callgrind)
@@ -25,8 +28,12 @@ struct Config {
 }
 
 /// The implemented workloads, in the order they run.
-let workloads: [(id: String, run: (Config) -> Void)] = [
+let workloads: [(id: String, run: (Config) async -> Void)] = [
+    ("B1", { _ in await B1LocalCall.runSeq() }),
+    ("B2", { _ in await B1LocalCall.runPar() }),
+    ("B5", { _ in await B5LocalSend.run() }),
     ("B8", { B8Codec.run(corpus: $0.corpus, files: $0.files, fixed: $0.fixed, op: $0.op) }),
+    ("B9", { _ in await B9Spawn.run() }),
 ]
 
 /// The project root, from this file's place in bench/swift/Sources/ErgoBench.
@@ -37,7 +44,7 @@ func projectRoot(_ file: String = #filePath) -> String {
 }
 
 func usage() -> Never {
-    warn("usage: ergo-bench [--corpus DIR] [--files a,b,...] [--list] [--fixed N --op decode|encode] [B<k> ...]")
+    warn("usage: ergo-bench [--corpus DIR] [--files a,b,...] [--list] [--timeout S] [--fixed N --op decode|encode] [B<k> ...]")
     exit(2)
 }
 
@@ -58,6 +65,9 @@ while let arg = args.popFirst() {
     case "--op":
         guard let v = args.popFirst(), v == "decode" || v == "encode" else { usage() }
         config.op = v
+    case "--timeout":
+        guard let v = args.popFirst(), let s = Double(v), s > 0 else { usage() }
+        watchdogSeconds = s
     case "--list":
         print(workloads.map(\.id).joined(separator: " "))
         exit(0)
@@ -69,7 +79,7 @@ while let arg = args.popFirst() {
 }
 
 for (id, run) in workloads where selected.isEmpty || selected.contains(id) {
-    run(config)
+    await run(config)
 }
 for id in selected where !workloads.contains(where: { $0.id == id }) {
     warn("ergo-bench: \(id) is not implemented at the Swift level yet")
