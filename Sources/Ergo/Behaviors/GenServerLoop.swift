@@ -33,12 +33,12 @@ struct GenServerLoop<Server: GenServer> {
         do {
             initial = try await server.initialize(process)
         } catch let stop as ProcessStop {
-            ack(.failed(stop.reason))
+            refuse(.failed(stop.reason), ack: ack)
             throw stop
         } catch {
             let reason = ExitReason(error: error)
             CrashReport.initFailed(process, server: "\(Server.self)", reason: reason)
-            ack(.failed(reason))
+            refuse(.failed(reason), ack: ack)
             throw ReportedExit(reason)
         }
         var state: Server.State
@@ -47,10 +47,10 @@ struct GenServerLoop<Server: GenServer> {
             state = s
             ack(.started)
         case .ignore:
-            ack(.ignored)
+            refuse(.ignored, ack: ack)
             throw ReportedExit(.normal)
         case .stop(let reason):
-            ack(.failed(reason))
+            refuse(.failed(reason), ack: ack)
             throw ReportedExit(reason)
         }
         while true {
@@ -68,6 +68,13 @@ struct GenServerLoop<Server: GenServer> {
             case .stop(let reason, let s): try await stop(reason, state: s, last: envelope)
             }
         }
+    }
+
+    /// Tells the starter the server did not start, after giving up its name
+    /// (OTP's `gen:unregister_name`), so that a restart can take it at once.
+    private func refuse(_ answer: StartAck, ack: (StartAck) -> Void) {
+        process.core.node.registry.remove(process.pid)
+        ack(answer)
     }
 
     private enum Step {

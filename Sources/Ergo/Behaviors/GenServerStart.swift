@@ -4,8 +4,11 @@ extension Node {
     @discardableResult
     public func start<Server: GenServer>(_ server: Server, options: SpawnOptions = SpawnOptions()) async throws -> PID {
         let waiter = StartWaiter()
+        // The node is the parent: a server that traps exits runs `terminate`
+        // when the node stops it.
+        let parent = systemPID
         let core = try spawnCore(behavior: "gen_server:\(Server.self)", options: options, linkTo: nil) { process in
-            try await GenServerLoop(server: server, process: process, parent: nil).run(ack: waiter.resume)
+            try await GenServerLoop(server: server, process: process, parent: parent).run(ack: waiter.resume)
         }
         try await waiter.result()
         return core.pid
@@ -78,6 +81,7 @@ extension ProcessContext {
         case .started:
             return child
         case .ignored:
+            if link { await discardExit(of: child) }
             throw StartError.ignored
         case .failed(let reason):
             if link { await discardExit(of: child) }
@@ -85,8 +89,9 @@ extension ProcessContext {
         }
     }
 
-    /// After a linked child failed to start: drop its `'EXIT'` message (when
-    /// trapping exits) so the starter does not see the failure twice.
+    /// After a linked child failed to start or ignored: drop its `'EXIT'`
+    /// message (when trapping exits) so the starter does not see the failure
+    /// twice (OTP 26+ `proc_lib:start_link`).
     private func discardExit(of child: PID) async {
         guard trapExit else { return }
         _ = try? await receive(timeout: .seconds(5)) { message -> Bool? in

@@ -30,7 +30,7 @@ public final class Node: Sendable {
     private struct Lifecycle {
         var stopping = false
         var stopped = false
-        var emptyWaiters: [CheckedContinuation<Void, Never>] = []
+        var emptyWaiters: [@Sendable () -> Void] = []
     }
 
     /// Starts a node.
@@ -82,11 +82,11 @@ public final class Node: Sendable {
     func processExited(_ core: ProcessCore, reason: ExitReason, crashed: Bool) {
         metrics.processExited(crashed: crashed)
         if metrics.aliveCount.load(ordering: .acquiring) == 0 {
-            let waiters = lifecycle.withLock { state -> [CheckedContinuation<Void, Never>] in
+            let waiters = lifecycle.withLock { state -> [@Sendable () -> Void] in
                 defer { state.emptyWaiters.removeAll() }
                 return state.emptyWaiters
             }
-            for waiter in waiters { waiter.resume() }
+            for waiter in waiters { waiter() }
         }
     }
 
@@ -169,6 +169,9 @@ public final class Node: Sendable {
         var owner: UInt64 = 0
         if case .pid(let pid) = destination, pid.node == name { owner = ProcessTable.key(pid) }
         let id = timers.schedule(after: delay, owner: owner) { [self] in try? self.send(to: destination, message) }
+        // A target that already exited cancelled its timers before this one
+        // was armed: cancel it here. (One that exits later cancels it itself.)
+        if case .pid(let pid) = destination, owner != 0, table.lookup(pid) == nil { timers.cancel(id) }
         return TimerRef(id: id)
     }
 
@@ -243,13 +246,19 @@ public final class Node: Sendable {
     private func waitUntilEmpty() async {
         if processCount == 0 { return }
         await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
-            let ready = lifecycle.withLock { state -> Bool in
-                if metrics.aliveCount.load(ordering: .acquiring) == 0 { return true }
-                state.emptyWaiters.append(waiter)
-                return false
-            }
-            if ready { waiter.resume() }
+            whenEmpty { waiter.resume() }
         }
+    }
+
+    /// Runs `action` once no process is left: now, or on the thread of the
+    /// last process to exit.
+    private func whenEmpty(_ action: @escaping @Sendable () -> Void) {
+        let ready = lifecycle.withLock { state -> Bool in
+            if metrics.aliveCount.load(ordering: .acquiring) == 0 { return true }
+            state.emptyWaiters.append(action)
+            return false
+        }
+        if ready { action() }
     }
 
     /// Waits until no process is left; false if `timeout` passed first.
@@ -260,8 +269,9 @@ public final class Node: Sendable {
             let timer = timers.schedule(after: timeout) {
                 result.withLock { $0.take() }?.resume(returning: false)
             }
-            Task {
-                await self.waitUntilEmpty()
+            // Not through a task: a busy global executor must not make the
+            // timeout win when every process is already gone.
+            whenEmpty {
                 self.timers.cancel(timer)
                 result.withLock { $0.take() }?.resume(returning: true)
             }

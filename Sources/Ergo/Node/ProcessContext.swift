@@ -1,9 +1,11 @@
 import Logging
 
 /// What a process's code uses to act as that process: receive, send, link,
-/// monitor, call. It is handed to the process's body and is not `Sendable`:
-/// only the process itself can use it.
-public struct ProcessContext {
+/// monitor, call. It is handed to the process's body. Only the process's own
+/// task may use it (like `self()` in Erlang, it means "this process"): it is
+/// `Sendable` so that it can be passed to ordinary async helpers, but handing
+/// it to another task and receiving there is a programming error.
+public struct ProcessContext: @unchecked Sendable {
     let core: ProcessCore
 
     init(core: ProcessCore) { self.core = core }

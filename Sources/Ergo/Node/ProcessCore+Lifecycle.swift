@@ -59,15 +59,17 @@ extension ProcessCore {
             default: break
             }
         }
+        // Its own monitors go first: whoever hears of the exit finds nothing
+        // of the process left anywhere.
+        for (ref, target) in monitors {
+            node.deliver(.demonitor(ref: ref), to: target)
+        }
         for linked in links {
             node.deliver(.exit(from: pid, reason: reason, viaLink: true), to: linked)
         }
         for (ref, watcher) in monitoredBy {
             let object: Term = watcher.name.map { .tuple([.atom($0), .atom(node.name)]) } ?? .pid(pid)
             node.deliver(.down(ref: ref, object: object, reason: reason), to: watcher.pid)
-        }
-        for (ref, target) in monitors {
-            node.deliver(.demonitor(ref: ref), to: target)
         }
         links.removeAll()
         monitoredBy.removeAll()

@@ -1,8 +1,9 @@
 /// Thrown out of a mailbox wait when an exit signal has ended the process;
 /// the process exits with `reason` (no crash report: Erlang logs none for a
-/// process killed by a signal).
-struct ProcessStop: Error {
+/// process killed by a signal). Code that catches it sees that reason.
+struct ProcessStop: Error, ExitReasonConvertible {
     let reason: ExitReason
+    var exitReason: ExitReason { reason }
 }
 
 extension ProcessCore {
@@ -154,16 +155,45 @@ extension ProcessCore {
 
     /// The first message `match` accepts (others stay queued, in order).
     func next<T>(timeout: Duration?, matching match: (Envelope) -> T?) async throws(ProcessStop) -> T? {
-        var found: T?
-        let index = try await wait(timeout: timeout) { core, scanned in
-            while scanned < core.queue.count {
-                if let value = match(core.queue[scanned]) { found = value; return scanned }
-                scanned += 1
-            }
-            return nil
+        var scanned = 0
+        var armed = false
+        defer { if armed { disarm() } }
+        while true {
+            if let found = try takeMatching(match, scanned: &scanned) { return found }
+            guard await pause(timeout, armed: &armed) else { return nil }
         }
-        guard let index else { return nil }
-        _ = take(at: index)
-        return found
+    }
+
+    /// Looks through the queue from `scanned`, then takes signals from the
+    /// mailbox one by one: a message that matches is taken at once (it was
+    /// the first match), one that does not is queued.
+    private func takeMatching<T>(_ match: (Envelope) -> T?, scanned: inout Int) throws(ProcessStop) -> T? {
+        while scanned < queue.count {
+            if let value = match(queue[scanned]) {
+                _ = take(at: scanned)
+                return value
+            }
+            scanned += 1
+        }
+        while exitReason == nil, let signal = mailbox.pop() {
+            if case .message(let term) = signal {
+                let envelope = Envelope.message(term)
+                if let value = match(envelope) {
+                    tookDirectly(countedOnDelivery: true)
+                    return value
+                }
+                queue.append(envelope)
+                uncounted += 1
+            } else if handle(signal) {
+                uncounted += 1
+                if let value = match(queue[queue.count - 1]) {
+                    _ = take(at: queue.count - 1)
+                    return value
+                }
+            }
+            scanned = queue.count
+        }
+        if let reason = exitReason { throw ProcessStop(reason: reason) }
+        return nil
     }
 }

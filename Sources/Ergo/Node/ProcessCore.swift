@@ -97,7 +97,11 @@ final class ProcessCore: @unchecked Sendable {
                 ])
             }
             let reason = ExitReason.other(.tuple([.atom("mailbox_overflow"), .int(limit.capacity)]))
-            mailbox.push(.exit(from: pid, reason: reason, viaLink: false))
+            // Not an exit signal, which a process trapping exits would take
+            // as a message: the process ends whatever it traps.
+            mailbox.push(.inspect { core in
+                if let core, core.exitReason == nil { core.exitReason = reason }
+            })
         }
     }
 

@@ -125,9 +125,11 @@ final class TimerService: @unchecked Sendable {
     /// Runs `action` on the timer thread after `delay`; `owner` (a process
     /// key, 0 for none) lets `cancelAll(owner:)` drop it. Returns its id.
     func schedule(after delay: Duration, owner: UInt64 = 0, _ action: @escaping @Sendable () -> Void) -> UInt64 {
-        let deadline = (Self.now() &+ Self.nanoseconds(delay) &+ Self.tick &- 1) / Self.tick
+        let due = (Self.now() &+ Self.nanoseconds(delay) &+ Self.tick &- 1) / Self.tick
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
+        // A tick the thread has already passed would be seen only a lap later.
+        let deadline = max(due, lastTick + 1)
         let slot = deadline & Self.slotMask
         let id = nextSerial << Self.slotBits | slot
         nextSerial += 1
@@ -180,6 +182,17 @@ final class TimerService: @unchecked Sendable {
         pthread_cond_signal(cond)
         pthread_mutex_unlock(mutex)
         pthread_join(thread, nil)
+        // Drop what the wheel still holds: timer actions capture the node,
+        // and watched processes hold it too, so both would keep the stopped
+        // node alive (a cycle through `Node.timers`).
+        pthread_mutex_lock(mutex)
+        for slot in slots.indices { slots[slot].removeAll() }
+        for slot in watchedSlots.indices { watchedSlots[slot].removeAll() }
+        watchedTick.removeAll()
+        watchRequests.removeAll()
+        byOwner.removeAll()
+        armed = 0
+        pthread_mutex_unlock(mutex)
     }
 
     private func run() {
@@ -197,7 +210,8 @@ final class TimerService: @unchecked Sendable {
                 idle = true
                 pthread_cond_wait(cond, mutex)
                 idle = false
-                lastTick = Self.now() / Self.tick
+                // `lastTick` stays: timers armed while idle may already be due,
+                // and the ticks since are visited (no more than one lap).
                 continue
             }
             let nowTick = Self.now() / Self.tick
@@ -228,7 +242,9 @@ final class TimerService: @unchecked Sendable {
 
     private func collect(slot: Int, upTo tick: UInt64, into due: inout [@Sendable () -> Void]) {
         guard !slots[slot].isEmpty else { return }
-        let ids = slots[slot].compactMap { $0.value.deadline <= tick ? $0.key : nil }
+        // In the order they were set (ids grow): timers due in one tick would
+        // otherwise fire in the dictionary's order.
+        let ids = slots[slot].compactMap { $0.value.deadline <= tick ? $0.key : nil }.sorted()
         for id in ids {
             guard let entry = slots[slot].removeValue(forKey: id) else { continue }
             armed -= 1
