@@ -107,6 +107,8 @@ public enum CallError: Error, Hashable, Sendable, ExitReasonConvertible, CustomS
     case noproc(Destination)
     /// The server exited before replying.
     case exited(Destination, ExitReason)
+    /// A process called itself (it would wait forever).
+    case callingSelf(Destination)
 
     public var exitReason: ExitReason {
         let (reason, dest): (Term, Destination)
@@ -114,6 +116,7 @@ public enum CallError: Error, Hashable, Sendable, ExitReasonConvertible, CustomS
         case .timeout(let d): (reason, dest) = (.atom("timeout"), d)
         case .noproc(let d): (reason, dest) = (.atom(.noproc), d)
         case .exited(let d, let r): (reason, dest) = (r.term, d)
+        case .callingSelf(let d): (reason, dest) = (.atom("calling_self"), d)
         }
         return .other(.tuple([reason, .tuple([.atom("gen_server"), .atom("call"), .list([dest.term])])]))
     }
@@ -123,6 +126,7 @@ public enum CallError: Error, Hashable, Sendable, ExitReasonConvertible, CustomS
         case .timeout(let d): return "call to \(d) timed out"
         case .noproc(let d): return "call to \(d): no such process"
         case .exited(let d, let r): return "call to \(d): server exited with \(r)"
+        case .callingSelf(let d): return "call to \(d): a process cannot call itself"
         }
     }
 }

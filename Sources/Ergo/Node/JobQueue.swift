@@ -24,18 +24,18 @@ final class JobQueue: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    var isEmpty: Bool { count.load(ordering: .relaxed) == 0 }
+    var isEmpty: Bool { count.load(ordering: .sequentiallyConsistent) == 0 }
 
     func push(_ job: UInt) {
         pthread_mutex_lock(mutex)
         jobs.append(job)
-        count.add(1, ordering: .releasing)
+        count.add(1, ordering: .sequentiallyConsistent)
         pthread_mutex_unlock(mutex)
     }
 
     /// The oldest job, or 0.
     func pop() -> UInt {
-        if count.load(ordering: .acquiring) == 0 { return 0 }
+        if count.load(ordering: .sequentiallyConsistent) == 0 { return 0 }
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         guard head < jobs.count else { return 0 }

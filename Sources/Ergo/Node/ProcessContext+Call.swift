@@ -10,6 +10,7 @@ extension ProcessContext {
     public func call(_ destination: Destination, _ request: Term,
                      timeout: Duration? = .seconds(5)) async throws -> Term {
         guard let server = core.resolve(destination) else { throw CallError.noproc(destination) }
+        if server === core { throw CallError.callingSelf(destination) }
         let ref = core.makeRef()
         // The tag is an alias and a monitor, kept in `pendingCall` rather than
         // in the alias and monitor tables: a process waits on one call at a time.

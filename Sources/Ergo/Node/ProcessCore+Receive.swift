@@ -123,6 +123,16 @@ extension ProcessCore {
         }
     }
 
+    /// The reply in `{[alias | Tag], Reply}` or `{Tag, Reply}`.
+    static func replyValue(_ term: Term, tag: Ref) -> Term? {
+        guard case .tuple(let e) = term, e.count == 2 else { return nil }
+        switch e[0] {
+        case .ref(let r) where r == tag: return e[1]
+        case .improperList(let head, .ref(let r)) where r == tag && head == [.atom(.alias)]: return e[1]
+        default: return nil
+        }
+    }
+
     private func findReply(_ ref: Ref, scanned: inout Int) throws(ProcessStop) -> CallOutcome? {
         while scanned < queue.count {
             switch queue[scanned] {
@@ -132,6 +142,9 @@ extension ProcessCore {
             case .down(let tag, _, let reason) where tag == ref:
                 _ = take(at: scanned)
                 return .down(reason)
+            case .message(let term) where Self.replyValue(term, tag: ref) != nil:
+                _ = take(at: scanned)
+                return .reply(Self.replyValue(term, tag: ref)!, demonitored: false)
             default:
                 scanned += 1
             }
@@ -144,6 +157,11 @@ extension ProcessCore {
             case .down(let tag, _, let reason) where tag == ref:
                 tookDirectly(countedOnDelivery: false)
                 return .down(reason)
+            case .message(let term) where Self.replyValue(term, tag: ref) != nil:
+                // `{Tag, Reply}` sent to the caller's pid by hand, as Erlang
+                // code may do (`Pid ! {Tag, Reply}`).
+                tookDirectly(countedOnDelivery: true)
+                return .reply(Self.replyValue(term, tag: ref)!, demonitored: false)
             default:
                 if handle(signal) { uncounted += 1 }
                 scanned = queue.count

@@ -41,7 +41,7 @@ final class Scheduler: TaskExecutor, @unchecked Sendable {
 
     static let fairnessBudget = 64
     static let sharedInterval = 61
-    static let spinRounds = 64
+    static let spinRounds = 16
 
     let workerCount: Int
     private var workers: [Worker] = []

@@ -139,6 +139,7 @@ extension CallError {
         case .timeout: return .atom("timeout")
         case .noproc: return .atom(.noproc)
         case .exited(_, let reason): return .tag("exited", reason.term)
+        case .callingSelf: return .atom("calling_self")
         }
     }
 }
@@ -553,6 +554,31 @@ extension CallError {
             }
             #expect(process.messageQueueLength == 0)
             #expect(await process.node.processInfo(server)?.monitoredBy == [])
+        }
+    }
+
+    /// Erlang code may answer a call by hand with `Pid ! {Tag, Reply}`,
+    /// both with the alias tag and with a plain reference.
+    @Test(arguments: [true, false])
+    func replySentToThePidByHand(aliasShape: Bool) async throws {
+        _ = try await inProcess { process throws in
+            let answerer = try process.spawn { answerer in
+                let message = try await answerer.receive()
+                guard let a = message.args("$gen_call", 2), let from = From(term: a[0]) else { throw Boom("not a call") }
+                let tag: Term = aliasShape ? .improperList([.atom("alias")], tail: .ref(from.tag)) : .ref(from.tag)
+                answerer.send(to: from.pid, .tuple([tag, .tag("answer", a[1])]))
+            }
+            #expect(try await process.call(.pid(answerer), .atom("q"), timeout: patience) == .tag("answer", .atom("q")))
+            #expect(process.messageQueueLength == 0)
+        }
+    }
+
+    /// Calling yourself fails at once instead of waiting out the timeout.
+    @Test func callingSelfFails() async throws {
+        _ = try await inProcess { process throws in
+            await #expect(throws: CallError.callingSelf(.pid(process.pid))) {
+                _ = try await process.call(.pid(process.pid), .atom("q"), timeout: nil)
+            }
         }
     }
 }
