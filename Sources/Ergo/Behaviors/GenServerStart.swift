@@ -35,7 +35,8 @@ extension Node {
             } catch {
                 result.withLock { $0 = .failure(error) }
                 done.resume(.started)
-                throw error
+                // The caller gets the error; no crash report for it.
+                throw ReportedExit(ExitReason(error: error))
             }
         }
         try await done.result()

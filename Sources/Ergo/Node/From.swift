@@ -83,8 +83,6 @@ public enum ProcessError: Error, Hashable, Sendable, CustomStringConvertible {
     case alreadyNamed(PID, Atom)
     /// The node is stopping or stopped.
     case nodeStopped
-    /// Only the process itself may do this (receive, link, …).
-    case notOwner
 
     public var description: String {
         switch self {
@@ -92,7 +90,6 @@ public enum ProcessError: Error, Hashable, Sendable, CustomStringConvertible {
         case .alreadyRegistered(let name, let pid): return "\(name) is already registered by \(pid)"
         case .alreadyNamed(let pid, let name): return "\(pid) is already registered as \(name)"
         case .nodeStopped: return "the node is stopped"
-        case .notOwner: return "only the process itself may do this"
         }
     }
 }

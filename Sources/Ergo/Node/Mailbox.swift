@@ -21,7 +21,11 @@ final class Mailbox: @unchecked Sendable {
     private let head: Atomic<Unmanaged<Node>>
     /// 1 while the consumer is parked in `waiter`.
     private let parked = Atomic<Int>(0)
-    private var waiter: UnsafeContinuation<Void, Never>?
+    /// The parked consumer's continuation (its bits). An atomic, though
+    /// `parked` orders it, because a consumer resumed before it finished
+    /// suspending runs on without passing through anything the thread
+    /// sanitizer can see.
+    private let waiter = Atomic<UInt>(0)
     /// Keeps `tail`, which the consumer writes at every pop, off the
     /// producers' cache line.
     private let padding: (Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0)
@@ -62,7 +66,7 @@ final class Mailbox: @unchecked Sendable {
         current.takeUnretainedValue().next.store(node, ordering: .releasing)
         if parked.load(ordering: .sequentiallyConsistent) == 1,
            parked.compareExchange(expected: 1, desired: 0, ordering: .sequentiallyConsistent).exchanged {
-            waiter.unsafelyUnwrapped.resume()
+            unsafeBitCast(waiter.load(ordering: .acquiring), to: UnsafeContinuation<Void, Never>.self).resume()
         }
         return true
     }
@@ -92,7 +96,7 @@ final class Mailbox: @unchecked Sendable {
     @inline(__always)
     func park() async {
         await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
-            waiter = continuation
+            waiter.store(unsafeBitCast(continuation, to: UInt.self), ordering: .releasing)
             parked.store(1, ordering: .sequentiallyConsistent)
             if !isEmpty,
                parked.compareExchange(expected: 1, desired: 0, ordering: .sequentiallyConsistent).exchanged {

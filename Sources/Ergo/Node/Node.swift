@@ -8,9 +8,8 @@ import Synchronization
 
 /// An Erlang node: a name, a cookie, and the processes it runs.
 ///
-/// A node works on its own; the distribution layer connects it to others
-/// through a `RemoteRouter` (none until networking starts, so messages to
-/// other nodes are dropped, as Erlang drops them without a connection).
+/// A node works on its own. Until the distribution layer exists, messages to
+/// other nodes are dropped, as Erlang drops them without a connection.
 public final class Node: Sendable {
     public let name: Atom
     public let creation: UInt32
