@@ -19,7 +19,7 @@ enum CrashReport {
                 last message: \(core.lastMessage.map { cut($0.term.description) } ?? "none")
                 links: \(core.links.map(\.description).sorted().joined(separator: ","))
             """
-        logger(core).error("\(text)", metadata: ["report": "crash_report", "reason": "\(cut(reason.description))"])
+        core.logger.error("\(text)", metadata: ["report": "crash_report", "reason": "\(cut(reason.description))"])
     }
 
     /// A `GenServer` stopped abnormally (gen_server's "terminating" report).
@@ -34,7 +34,7 @@ enum CrashReport {
             ** Reason for termination ==
             ** \(cut(reason.description))
             """
-        logger(core).error("\(text)", metadata: ["report": "gen_server_terminate", "server": "\(server)"])
+        core.logger.error("\(text)", metadata: ["report": "gen_server_terminate", "server": "\(server)"])
     }
 
     /// A `GenServer`'s `initialize` threw.
@@ -46,14 +46,7 @@ enum CrashReport {
                 pid: \(core.pid)
                 exception exit: \(cut(reason.description))
             """
-        logger(core).error("\(text)", metadata: ["report": "crash_report", "server": "\(server)"])
-    }
-
-    private static func logger(_ core: ProcessCore) -> Logger {
-        var logger = core.node.logger
-        logger[metadataKey: "pid"] = "\(core.pid)"
-        if let name = core.node.registry.name(of: core.pid) { logger[metadataKey: "name"] = "\(name)" }
-        return logger
+        core.logger.error("\(text)", metadata: ["report": "crash_report", "server": "\(server)"])
     }
 
     static func cut(_ text: String) -> String {

@@ -15,12 +15,7 @@ public struct ProcessContext: @unchecked Sendable {
     public var node: Node { core.node }
 
     /// The node's logger with this process's `pid` (and name) as metadata.
-    public var logger: Logger {
-        var logger = core.node.logger
-        logger[metadataKey: "pid"] = "\(core.pid)"
-        if let name = core.node.registry.name(of: core.pid) { logger[metadataKey: "name"] = "\(name)" }
-        return logger
-    }
+    public var logger: Logger { core.logger }
 
     // MARK: receiving
 

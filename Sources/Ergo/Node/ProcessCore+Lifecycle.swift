@@ -1,6 +1,14 @@
 import Logging
 
 extension ProcessCore {
+    /// The node's logger with this process's `pid` (and name) as metadata.
+    var logger: Logger {
+        var logger = node.logger
+        logger[metadataKey: "pid"] = "\(pid)"
+        if let name = node.registry.name(of: pid) { logger[metadataKey: "name"] = "\(name)" }
+        return logger
+    }
+
     /// Runs the process's body, then cleans up after it. (The async part
     /// is kept small: a parked process keeps this frame.)
     func main(_ body: @Sendable (ProcessContext) async throws -> Void) async {

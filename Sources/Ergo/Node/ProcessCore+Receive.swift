@@ -7,22 +7,6 @@ struct ProcessStop: Error, ExitReasonConvertible {
 }
 
 extension ProcessCore {
-    /// Waits until `find` locates a message in the receive queue (it gets the
-    /// number of messages already looked at, and updates it), or the timeout
-    /// passes (nil). Signals are acted on while waiting; an exit signal that
-    /// ends the process throws `ProcessStop`.
-    func wait(timeout: Duration?, find: (ProcessCore, inout Int) -> Int?) async throws(ProcessStop) -> Int? {
-        var scanned = 0
-        var armed = false
-        defer { if armed { disarm() } }
-        while true {
-            drain()
-            if let reason = exitReason { throw ProcessStop(reason: reason) }
-            if let index = find(self, &scanned) { return index }
-            guard await pause(timeout, armed: &armed) else { return nil }
-        }
-    }
-
     /// Parks until a signal arrives, arming the timeout first if needed.
     /// False when the timeout has fired.
     @inline(__always)

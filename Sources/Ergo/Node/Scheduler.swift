@@ -102,9 +102,6 @@ final class Scheduler: TaskExecutor, @unchecked Sendable {
         }
     }
 
-    /// Whether the calling thread is one of this scheduler's workers.
-    var isCurrent: Bool { currentWorker != nil }
-
     private var currentWorker: Worker? {
         guard let raw = pthread_getspecific(Self.currentKey) else { return nil }
         let worker = Unmanaged<Worker>.fromOpaque(raw).takeUnretainedValue()
