@@ -27,10 +27,18 @@ public final class Node: Sendable {
     public let systemPID: PID
 
     private struct Lifecycle {
+        /// `stop()` has begun (its hooks run).
+        var stopRequested = false
+        /// No more spawns: every process is being stopped.
         var stopping = false
         var stopped = false
         var emptyWaiters: [@Sendable () -> Void] = []
+        var stopHooks: [@Sendable () async -> Void] = []
+        var stoppedWaiters: [CheckedContinuation<Void, Never>] = []
     }
+    /// Per-node state of the layers above the core (the application
+    /// controller, later the network), keyed by type.
+    private let services = Locked<[ObjectIdentifier: any Sendable]>([:])
 
     /// Starts a node.
     /// - Parameters:
@@ -218,11 +226,15 @@ public final class Node: Sendable {
     @discardableResult
     public func stop(timeout: Duration = .seconds(5)) async -> Bool {
         let first = lifecycle.withLock { state -> Bool in
-            defer { state.stopping = true }
-            return !state.stopping
+            defer { state.stopRequested = true }
+            return !state.stopRequested
         }
         guard first else { await waitUntilEmpty(); return true }
         logger.info("node stopping", metadata: ["processes": "\(processCount)"])
+        // The hooks may still spawn (to stop applications in order).
+        let hooks = lifecycle.withLock { $0.stopHooks }
+        for hook in hooks.reversed() { await hook() }
+        lifecycle.withLock { $0.stopping = true }
         for pid in processes.reversed() { exit(pid, reason: .shutdown) }
         var clean = await waitUntilEmpty(timeout: timeout)
         if !clean {
@@ -237,9 +249,47 @@ public final class Node: Sendable {
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             OSThread.detach { scheduler.shutdown(); done.resume() }
         }
-        lifecycle.withLock { $0.stopped = true }
+        let waiters = lifecycle.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.stopped = true
+            defer { state.stoppedWaiters.removeAll() }
+            return state.stoppedWaiters
+        }
         logger.info("node stopped")
+        for waiter in waiters { waiter.resume() }
         return clean
+    }
+
+    /// Whether `stop()` has finished.
+    public var isStopped: Bool { lifecycle.withLock { $0.stopped } }
+
+    /// Returns once the node has stopped (by `stop()`, from anywhere: a
+    /// permanent application ending stops its node).
+    public func waitUntilStopped() async {
+        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+            let now = lifecycle.withLock { state -> Bool in
+                if state.stopped { return true }
+                state.stoppedWaiters.append(waiter)
+                return false
+            }
+            if now { waiter.resume() }
+        }
+    }
+
+    /// Runs `hook` when `stop()` begins, before any process is signalled.
+    /// Hooks run one after another, the last added first.
+    func addStopHook(_ hook: @escaping @Sendable () async -> Void) {
+        lifecycle.withLock { $0.stopHooks.append(hook) }
+    }
+
+    /// The node's one instance of a service type, made by `create` on first use.
+    func service<Service: Sendable>(_ type: Service.Type, create: () -> Service) -> Service {
+        services.withLock { table in
+            let key = ObjectIdentifier(type)
+            if let existing = table[key] as? Service { return existing }
+            let made = create()
+            table[key] = made
+            return made
+        }
     }
 
     private func waitUntilEmpty() async {
