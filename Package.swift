@@ -28,6 +28,7 @@ let package = Package(
     products: [
         .library(name: "Ergo", targets: ["Ergo"]),
         .executable(name: "ergo", targets: ["ErgoCLI"]),
+        .executable(name: "supervision-example", targets: ["SupervisionExample"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -62,6 +63,12 @@ let package = Package(
                 "Ergo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "SupervisionExample",
+            dependencies: ["Ergo", .product(name: "Logging", package: "swift-log")],
+            path: "Examples/SupervisionTree",
             swiftSettings: strictSwift
         ),
         .testTarget(

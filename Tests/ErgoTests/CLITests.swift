@@ -143,9 +143,13 @@ import Testing
 enum ErgoBinary {
     static let url: URL? = {
         if let path = ProcessInfo.processInfo.environment["ERGO_BIN"] { return URL(fileURLWithPath: path) }
-        return searched.map { $0.appendingPathComponent("ergo") }
-            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+        return product("ergo")
     }()
+
+    /// Another executable of the package, built beside the tests.
+    static func product(_ name: String) -> URL? {
+        searched.map { $0.appendingPathComponent(name) }.first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }
 
     /// Linux runs the tests in `<products>/<Package>PackageTests.xctest`, an
     /// executable; macOS loads a bundle of that name from the same directory.

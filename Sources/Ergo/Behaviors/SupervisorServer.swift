@@ -277,6 +277,9 @@ public struct SupervisorServer: GenServer {
             case .success(let pid):
                 state.children[i].pid = pid
                 state.children[i].restarting = false
+                process.logger.info("supervisor: child restarted", metadata: [
+                    "report": "progress", "child": "\(child.spec.id)", "child_pid": "\(pid.map { "\($0)" } ?? "undefined")",
+                ])
             case .failure(let failure):
                 process.logger.error("supervisor: child restart failed", metadata: [
                     "report": "supervisor_report", "child": "\(child.spec.id)", "reason": "\(failure.reason)",
