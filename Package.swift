@@ -57,10 +57,16 @@ let package = Package(
                 .enableUpcomingFeature("NonisolatedNonsendingByDefault"),
             ]
         ),
+        .target(
+            name: "ErgoDemo",
+            dependencies: ["Ergo"],
+            swiftSettings: strictSwift
+        ),
         .executableTarget(
             name: "ErgoCLI",
             dependencies: [
                 "Ergo",
+                "ErgoDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -73,7 +79,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ErgoTests",
-            dependencies: ["Ergo", "CErgoCore"],
+            dependencies: ["Ergo", "ErgoDemo", "CErgoCore"],
             exclude: ["Fixtures", "Erlang"],
             swiftSettings: strictSwift
         ),

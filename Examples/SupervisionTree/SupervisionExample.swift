@@ -56,38 +56,43 @@ struct Orders: GenServer {
     }
 }
 
-LoggingSystem.bootstrap { label in
-    var handler = StreamLogHandler.standardOutput(label: label)
-    handler.logLevel = .info
-    return handler
+@main
+enum SupervisionExample {
+    static func main() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardOutput(label: label)
+            handler.logLevel = .info
+            return handler
+        }
+
+        let shop = Application(name: "shop", description: "a shop with a supervised inventory", version: "1.0.0",
+                               supervisor: Supervisor(strategy: .oneForOne, intensity: 3, period: .seconds(5), children: [
+                                   .worker(id: "inventory", Inventory(), options: SpawnOptions(name: "inventory")),
+                                   .worker(id: "orders", Orders(), options: SpawnOptions(name: "orders")),
+                               ]), options: SpawnOptions(name: "shop_sup"))
+
+        let node = try await Node.start(name: "example@localhost", applications: [shop])
+        print("\n== the tree")
+        print(try await node.supervisionTree(.name("shop_sup")).render())
+        let before = node.whereis("inventory")!
+
+        print("\n== an order for an apple")
+        print(try await node.call(.name("orders"), .tuple([.atom("order"), .atom("apple")])))
+
+        print("\n== an order for a kiwi: the inventory crashes")
+        print(try await node.call(.name("orders"), .tuple([.atom("order"), .atom("kiwi")])))
+
+        // The supervisor has restarted it by the time it answers a call.
+        let after = try await node.withProcess { process -> PID in
+            _ = try await process.whichChildren(.name("shop_sup"))
+            return process.node.whereis("inventory")!
+        }
+        print("\n== the tree after the restart: inventory was \(before), is \(after)")
+        print(try await node.supervisionTree(.name("shop_sup")).render())
+
+        print("\n== the restarted inventory has fresh stock")
+        print(try await node.call(.name("orders"), .tuple([.atom("order"), .atom("apple")])))
+
+        await node.stop()
+    }
 }
-
-let shop = Application(name: "shop", description: "a shop with a supervised inventory", version: "1.0.0",
-                       supervisor: Supervisor(strategy: .oneForOne, intensity: 3, period: .seconds(5), children: [
-                           .worker(id: "inventory", Inventory(), options: SpawnOptions(name: "inventory")),
-                           .worker(id: "orders", Orders(), options: SpawnOptions(name: "orders")),
-                       ]), options: SpawnOptions(name: "shop_sup"))
-
-let node = try await Node.start(name: "example@localhost", applications: [shop])
-print("\n== the tree")
-print(try await node.supervisionTree(.name("shop_sup")).render())
-let before = node.whereis("inventory")!
-
-print("\n== an order for an apple")
-print(try await node.call(.name("orders"), .tuple([.atom("order"), .atom("apple")])))
-
-print("\n== an order for a kiwi: the inventory crashes")
-print(try await node.call(.name("orders"), .tuple([.atom("order"), .atom("kiwi")])))
-
-// The supervisor has restarted it by the time it answers a call.
-let after = try await node.withProcess { process -> PID in
-    _ = try await process.whichChildren(.name("shop_sup"))
-    return process.node.whereis("inventory")!
-}
-print("\n== the tree after the restart: inventory was \(before), is \(after)")
-print(try await node.supervisionTree(.name("shop_sup")).render())
-
-print("\n== the restarted inventory has fresh stock")
-print(try await node.call(.name("orders"), .tuple([.atom("order"), .atom("apple")])))
-
-await node.stop()
