@@ -150,8 +150,7 @@ int ergo_dist_epmd_parse_port2_resp(const uint8_t *buf, size_t len, uint8_t *res
     size_t end;
     int rc = parse_node_fields(buf, len, 2, SIZE_MAX, node, &end);
     if (rc != ERGO_DIST_OK) {
-        if (rc != ERGO_DIST_NEED_MORE)
-            memset(node, 0, sizeof *node);
+        memset(node, 0, sizeof *node);
         return rc;
     }
     *used = end;
