@@ -2,9 +2,11 @@
  * test_dist_fragment.c — receiving whole messages: 'D' and pass-through
  * packets, fragmented messages split by the send side and reassembled
  * (three interleaved on the wire), the atom table surviving cache updates
- * between fragments, out-of-order and unknown fragments, and the limits.
+ * between fragments, out-of-order and unknown fragments, and the limits;
+ * and what OTP 25 sent: atom cache headers and a fragmented message.
  */
 #include "check.h"
+#include "dist_vectors.h"
 #include "ergo_dist.h"
 
 /* Packets of `out` (each with a 4-byte length) into offsets and lengths. */
@@ -276,8 +278,117 @@ static void test_errors_and_limits(void)
     ergo_dist_tx_cache_free(&tx);
 }
 
+/* The atoms of a decoded term in tape order (ATOM_CACHE_REFs resolved
+ * through refs), joined with ',' into out; returns the binary's size (the
+ * last binary seen; its bytes must be i * 7). */
+static size_t atoms_of(const ergo_etf_tape *t, const ergo_dist_message *m, char *out, size_t cap)
+{
+    size_t o = 0, bin = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < t->count; i++) {
+        const ergo_etf_node *nd = &t->nodes[i];
+        const uint8_t *text;
+        size_t len;
+        if (nd->kind == ERGO_ETF_K_ATOM) {
+            text = t->data + nd->v.off;
+            len = nd->size;
+        } else if (nd->kind == ERGO_ETF_K_ATOM_REF) {
+            text = m->refs[nd->v.u].text;
+            len = m->refs[nd->v.u].len;
+        } else {
+            if (nd->kind == ERGO_ETF_K_BINARY) {
+                bin = nd->size;
+                for (size_t k = 0; k < nd->size; k++)
+                    if (t->data[nd->v.off + k] != (uint8_t)(k * 7))
+                        return (size_t)-1;
+            }
+            continue;
+        }
+        if (len > 20)
+            len = 20;   /* the long atom: its first 10 characters */
+        if (o + len + 2 >= cap)
+            break;
+        if (o)
+            out[o++] = ',';
+        memcpy(out + o, text, len);
+        o += len;
+        out[o] = 0;
+    }
+    return bin;
+}
+
+static void check_echo(const ergo_dist_message *msg, const char *words, size_t binsize)
+{
+    ergo_etf_limits lim = {0};
+    lim.atom_cache_refs = msg->nrefs;
+    ergo_etf_tape t;
+    ergo_etf_tape_init(&t, &lim);
+    size_t used = 0;
+    char got[256];
+    CHECK_EQ(ergo_etf_decode(&t, msg->data, msg->len, ERGO_ETF_DECODE_NO_VERSION | ERGO_ETF_DECODE_PREFIX, &used), 0);
+    CHECK_EQ(t.nodes[1].v.i, 22);   /* SEND_SENDER */
+    atoms_of(&t, msg, got, sizeof got);
+    CHECK(strcmp(got, "target@vm,ergo@vm") == 0);
+    CHECK_EQ(ergo_etf_decode(&t, msg->data + used, msg->len - used, ERGO_ETF_DECODE_NO_VERSION, NULL), 0);
+    CHECK_EQU(atoms_of(&t, msg, got, sizeof got), binsize);
+    if (strcmp(got, words) != 0) {
+        fprintf(stderr, "atoms: %s\n", got);
+        check_failures++;
+    }
+    ergo_etf_tape_free(&t);
+}
+
+static void test_erts_packets(void)
+{
+    ergo_dist_rx rx;
+    ergo_dist_rx_init(&rx, NULL, 0);
+    ergo_dist_message msg;
+    static uint8_t p[4096];
+    static const char W10[] = "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9";
+    char five[128];
+    snprintf(five, sizeof five, "echo,hello,world,foo,bar,baz,%s", W10);
+
+    size_t n = unhex(V_ERTS_D_NEW_REFS, p, sizeof p);
+    CHECK_EQ(ergo_dist_rx_packet(&rx, p, n, &msg), 0);
+    CHECK_EQ(rx.hdr.kind, 'D');
+    CHECK_EQ(msg.nrefs, 9);
+    for (uint32_t i = 0; i < msg.nrefs; i++)
+        CHECK(rx.cache.used[msg.refs[i].slot]);
+    CHECK_EQU(msg.refs[8].len, 400);
+    check_echo(&msg, five, 16);
+
+    n = unhex(V_ERTS_D_CACHED_REFS, p, sizeof p);
+    CHECK_EQ(ergo_dist_rx_packet(&rx, p, n, &msg), 0);
+    CHECK_EQ(msg.nrefs, 9);
+    check_echo(&msg, five, 16);
+
+    size_t ne, nf;
+    uint8_t *e = check_read_file(ERGO_DIST_VECTORS "/erts_frag_e.bin", &ne);
+    uint8_t *f = check_read_file(ERGO_DIST_VECTORS "/erts_frag_f.bin", &nf);
+    CHECK(e && f);
+    if (e && f) {
+        CHECK_EQ(e[1], 'E');
+        CHECK_EQ(f[1], 'F');
+        CHECK_EQ(ergo_dist_rx_packet(&rx, e, ne, &msg), ERGO_DIST_NEED_MORE);
+        CHECK_EQ(ergo_dist_rx_packet(&rx, f, nf, &msg), 0);
+        CHECK_EQ(msg.nrefs, 8);
+        check_echo(&msg, "echo,hello,world,foo,bar,baz", 100000);
+        /* the continuation alone, or the start twice, is refused */
+        ergo_dist_rx rx2;
+        ergo_dist_rx_init(&rx2, NULL, 0);
+        CHECK_EQ(ergo_dist_rx_packet(&rx2, f, nf, &msg), ERGO_DIST_E_FRAGMENT);
+        /* the start refers to cached atoms rx2 never saw */
+        CHECK_EQ(ergo_dist_rx_packet(&rx2, e, ne, &msg), ERGO_DIST_E_ATOM_CACHE);
+        ergo_dist_rx_free(&rx2);
+    }
+    free(e);
+    free(f);
+    ergo_dist_rx_free(&rx);
+}
+
 int main(void)
 {
+    test_erts_packets();
     test_interleaved();
     test_single_and_cache();
     test_errors_and_limits();
