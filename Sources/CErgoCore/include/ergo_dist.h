@@ -166,11 +166,11 @@ int ergo_dist_epmd_encode_kill_req(ergo_etf_buf *b);
 
 /* ALIVE2_X_RESP (4-byte creation) or ALIVE2_RESP (2-byte creation). */
 int ergo_dist_epmd_parse_alive2_resp(const uint8_t *buf, size_t len, uint8_t *result,
-                                uint32_t *creation, size_t *used);
+                                     uint32_t *creation, size_t *used);
 /* PORT2_RESP: *result != 0 means "not registered" (the 2-byte form, and
  * *node is zeroed). EPMD closes the connection after it. */
 int ergo_dist_epmd_parse_port2_resp(const uint8_t *buf, size_t len, uint8_t *result,
-                               ergo_dist_epmd_node *node, size_t *used);
+                                    ergo_dist_epmd_node *node, size_t *used);
 
 /* NAMES response: EPMD's port (4 bytes), then lines "name N at port P\n"
  * until EPMD closes the connection. Parse the head, then call names_next
@@ -186,14 +186,14 @@ typedef struct ergo_dist_epmd_name_entry {
 
 int ergo_dist_epmd_parse_names_head(const uint8_t *buf, size_t len, uint32_t *epmd_port);
 int ergo_dist_epmd_names_next(const uint8_t *buf, size_t len, size_t *pos,
-                         ergo_dist_epmd_name_entry *entry);
+                              ergo_dist_epmd_name_entry *entry);
 
 /* -- server side: requests -- */
 typedef struct ergo_dist_epmd_request {
     uint8_t kind;               /* ERGO_DIST_EPMD_*_REQ */
     uint8_t reserved[7];
-    ergo_dist_epmd_node node;        /* ALIVE2_REQ */
-    const uint8_t *name;        /* PORT_PLEASE2_REQ: the name asked for */
+    ergo_dist_epmd_node node;   /* ALIVE2_REQ */
+    const uint8_t *name;        /* PORT_PLEASE2_REQ: the name asked for; STOP_REQ: the node to stop */
     uint64_t name_len;
 } ergo_dist_epmd_request;
 
@@ -201,7 +201,7 @@ typedef struct ergo_dist_epmd_request {
  * E_TAG for an unknown request, E_MALFORMED for a bad body, E_LIMIT for a
  * request longer than max_len (0: 65535, the largest a prefix can say). */
 int ergo_dist_epmd_parse_request(const uint8_t *buf, size_t len, size_t max_len,
-                            ergo_dist_epmd_request *req, size_t *used);
+                                 ergo_dist_epmd_request *req, size_t *used);
 
 /* -- server side: responses -- */
 /* Whether the client that sent this ALIVE2_REQ expects ALIVE2_X_RESP: it
