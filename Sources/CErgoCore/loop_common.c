@@ -158,7 +158,17 @@ void loop_slot_release(ergo_loop *loop, slot *s)
     }
     s->live = false;
     pthread_mutex_lock(&loop->cmd_lock);
-    /* A slot still on the flush list is skipped there (state FREE / gen). */
+    /* Off the pending flush list before the slot can be reused (release never
+     * runs while the loop walks a detached list). */
+    for (slot **pp = &loop->flush_head, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->next_flush) {
+        if (*pp == s) {
+            *pp = s->next_flush;
+            if (loop->flush_tail == s)
+                loop->flush_tail = prev;
+            break;
+        }
+    }
+    s->next_flush = NULL;
     s->next_free = loop->free_head;
     loop->free_head = s->index + 1;
     loop->used_slots--;
@@ -217,8 +227,9 @@ static out_chunk *chunk_get(ergo_loop *loop)
     return c;
 }
 
-/* Put s on the flush list (its flush_queued was just set). */
-static void queue_flush(ergo_loop *loop, slot *s, bool loop_thread)
+/* Put s on the flush list (its flush_queued was just set; s is locked, so
+ * the loop cannot release it meanwhile). The caller wakes the loop. */
+static void queue_flush(ergo_loop *loop, slot *s)
 {
     pthread_mutex_lock(&loop->cmd_lock);
     s->next_flush = NULL;
@@ -228,8 +239,6 @@ static void queue_flush(ergo_loop *loop, slot *s, bool loop_thread)
         loop->flush_head = s;
     loop->flush_tail = s;
     pthread_mutex_unlock(&loop->cmd_lock);
-    if (!loop_thread)
-        wake(loop);
 }
 
 /* Append hdr (hl bytes, may be 0) then the iovec to s's queue, s locked.
@@ -316,11 +325,13 @@ static int send_common(ergo_loop *loop, ergo_loop_id id, const struct iovec *iov
         return ERGO_LOOP_E_STALE;
     int rc = out_append(loop, s, hdr, hl, iov, iovcnt, total + hl);
     bool kick = rc == 0 && !s->flush_queued;
-    if (kick)
+    if (kick) {
         s->flush_queued = true;
+        queue_flush(loop, s);
+    }
     pthread_mutex_unlock(&s->lock);
-    if (kick)
-        queue_flush(loop, s, on_loop_thread(loop));
+    if (kick && !on_loop_thread(loop))
+        wake(loop);
     return rc;
 }
 
@@ -453,19 +464,19 @@ static void sweep_at(ergo_loop *loop, uint64_t t)
         loop->sweep_due = t;
 }
 
+/* A tick, unless bytes are already waiting to go out. */
 static void queue_tick(ergo_loop *loop, slot *s)
 {
     static const uint8_t zero[4];
     pthread_mutex_lock(&s->lock);
-    int rc = out_append(loop, s, zero, 4, NULL, 0, 4);
-    bool kick = rc == 0 && !s->flush_queued;
-    if (kick)
+    int rc = s->out_bytes ? 1 : out_append(loop, s, zero, 4, NULL, 0, 4);
+    if (rc == 0 && !s->flush_queued) {
         s->flush_queued = true;
+        queue_flush(loop, s);
+    }
     pthread_mutex_unlock(&s->lock);
     if (rc == 0)
         loop->stats.ticks_sent++;
-    if (kick)
-        queue_flush(loop, s, true);
 }
 
 /* Connect deadlines and ticks. */
@@ -491,7 +502,7 @@ static void sweep(ergo_loop *loop, uint64_t now)
                 }
                 /* Written during the last interval (give a tenth of slack for
                  * timer jitter): no tick needed. */
-                if (now - s->last_write >= s->tick_ns - s->tick_ns / 10 && s->out_bytes == 0)
+                if (now - s->last_write >= s->tick_ns - s->tick_ns / 10)
                     queue_tick(loop, s);
                 s->tick_next = now + s->tick_ns;
             }

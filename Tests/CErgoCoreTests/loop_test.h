@@ -31,6 +31,7 @@ typedef void (*lt_packet_hook)(lt *t, ergo_loop_id conn, const uint8_t *p, size_
 struct lt {
     ergo_loop *loop;
     pthread_t th;
+    bool joined;
     int run_rc;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -216,11 +217,21 @@ static lt *lt_start(const ergo_loop_config *cfg_in)
     return t;
 }
 
-static void lt_finish(lt *t)
+/* Stop the loop from this thread; stats may be read after. */
+static void lt_stop(lt *t, ergo_loop_stats *stats)
 {
     CHECK_EQ(ergo_loop_stop(t->loop), 0);
     pthread_join(t->th, NULL);
+    t->joined = true;
     CHECK_EQ(t->run_rc, 0);
+    if (stats)
+        ergo_loop_get_stats(t->loop, stats);
+}
+
+static void lt_finish(lt *t)
+{
+    if (!t->joined)
+        lt_stop(t, NULL);
     ergo_loop_destroy(t->loop);
     free(t->rx);
     pthread_cond_destroy(&t->cv);
@@ -337,6 +348,55 @@ static inline int lt_pair(lt *t, ergo_loop_id *conn)
     pthread_mutex_unlock(&t->mu);
     CHECK_EQ(ergo_loop_close(t->loop, lid), 0);
     return fd;
+}
+
+/* Write bytes from a helper thread, optionally one send() per byte. */
+typedef struct {
+    int fd;
+    const uint8_t *p;
+    size_t n;
+    bool bytewise;
+    bool ok;
+    pthread_t th;
+} lt_writer;
+
+static void *lt_writer_main(void *arg)
+{
+    lt_writer *w = arg;
+    w->ok = true;
+    if (!w->bytewise) {
+        w->ok = blk_write_all(w->fd, w->p, w->n);
+        return NULL;
+    }
+    for (size_t i = 0; i < w->n && w->ok; i++)
+        w->ok = blk_write_all(w->fd, w->p + i, 1);
+    return NULL;
+}
+
+static inline void lt_write_async(lt_writer *w, int fd, const void *p, size_t n, bool bytewise)
+{
+    w->fd = fd;
+    w->p = p;
+    w->n = n;
+    w->bytewise = bytewise;
+    if (pthread_create(&w->th, NULL, lt_writer_main, w) != 0)
+        abort();
+}
+
+static inline bool lt_write_join(lt_writer *w)
+{
+    pthread_join(w->th, NULL);
+    return w->ok;
+}
+
+/* Apply queued commands: a wake is queued behind them (FIFO) and waited for. */
+static inline void lt_sync(lt *t)
+{
+    pthread_mutex_lock(&t->mu);
+    int n = t->nwakes;
+    pthread_mutex_unlock(&t->mu);
+    CHECK_EQ(ergo_loop_wake(t->loop, 0xC0FFEE), 0);
+    LT_WAIT(t, t->nwakes > n);
 }
 
 static inline void put_be32(uint8_t *p, uint32_t v)
