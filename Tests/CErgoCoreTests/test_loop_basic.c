@@ -208,6 +208,39 @@ static void test_backend_choice(void)
     ergo_loop_destroy(l);
 }
 
+/* run returns on stop and may run again, on another thread. */
+static void test_restart(void)
+{
+    lt *t = lt_start(NULL);
+    lt_sync(t);
+    lt_stop(t, NULL);
+    t->joined = false;
+    pthread_create(&t->th, NULL, lt_thread, t);
+    lt_sync(t);
+    CHECK_EQ(ergo_loop_timer(t->loop, 5, 42), 0);
+    LT_WAIT(t, t->ntimers == 1);
+    lt_finish(t);
+}
+
+/* IPv6 loopback, where the machine has it. */
+static void test_ipv6(void)
+{
+    lt *t = lt_start(NULL);
+    ergo_loop_id lid, cid;
+    uint16_t port;
+    int rc = ergo_loop_listen(t->loop, "::1", 0, 4, &lid, &port);
+    if (rc < 0) {
+        fprintf(stderr, "no IPv6 loopback (%s): IPv6 case skipped\n", ergo_loop_strerror(rc));
+        lt_finish(t);
+        return;
+    }
+    CHECK_EQ(ergo_loop_connect(t->loop, "::1", port, 2000, 9, &cid), 0);
+    LT_WAIT(t, t->nconnects == 1 && t->naccepted == 1);
+    CHECK_EQ(t->connects[0].err, 0);
+    CHECK(strncmp(t->peer, "[::1]:", 6) == 0);
+    lt_finish(t);
+}
+
 int main(int argc, char **argv)
 {
     lt_setup(argc, argv);
@@ -218,5 +251,7 @@ int main(int argc, char **argv)
     test_wake();
     test_limits();
     test_backend_choice();
+    test_restart();
+    test_ipv6();
     CHECK_DONE();
 }

@@ -152,10 +152,17 @@ static void test_too_big(size_t limit, uint32_t claimed)
     lt_finish(t);
 }
 
-static void test_large_packet(void)
+static void test_large_packet(bool tiny_buffers)
 {
     enum { N = 8 << 20 };
-    lt *t = lt_start(NULL);
+    ergo_loop_config cfg;
+    ergo_loop_config_init(&cfg);
+    if (tiny_buffers) { /* io_uring runs out of buffers (ENOBUFS) and re-arms */
+        cfg.recv_buf_count = 2;
+        cfg.recv_buf_size = 64;
+        cfg.carry_size = 16;
+    }
+    lt *t = lt_start(&cfg);
     ergo_loop_id c;
     int fd = lt_pair(t, &c);
     CHECK_EQ(ergo_loop_set_framing(t->loop, c, ERGO_LOOP_PACKET4, N), 0);
@@ -182,6 +189,43 @@ static void test_large_packet(void)
     lt_finish(t);
 }
 
+/* Closing inside on_packet: nothing more is delivered, on_close comes once,
+ * after the callback returned. */
+static void close_hook(lt *t, ergo_loop_id c, const uint8_t *p, size_t n)
+{
+    lt_record(t, p, n);
+    if (n == 3 && memcmp(p, "bye", 3) == 0) {
+        CHECK_EQ(ergo_loop_close(t->loop, c), 0);
+        pthread_mutex_lock(&t->mu);
+        CHECK_EQ(t->ncloses, 0);
+        pthread_mutex_unlock(&t->mu);
+        CHECK_EQ(ergo_loop_close(t->loop, c), ERGO_LOOP_E_STALE);
+        struct iovec iov = {"x", 1};
+        CHECK_EQ(ergo_loop_send(t->loop, c, &iov, 1), ERGO_LOOP_E_STALE);
+    }
+}
+
+static void test_close_in_callback(void)
+{
+    lt *t = lt_start(NULL);
+    t->hook = close_hook;
+    ergo_loop_id c;
+    int fd = lt_pair(t, &c);
+    CHECK_EQ(ergo_loop_set_framing(t->loop, c, ERGO_LOOP_PACKET2, 0), 0);
+    lt_sync(t);
+    static const uint8_t wire[] = {0, 2, 'h', 'i', 0, 3, 'b', 'y', 'e', 0, 4, 'm', 'o', 'r', 'e'};
+    CHECK(blk_write_all(fd, wire, sizeof wire));
+    LT_WAIT(t, t->ncloses == 1);
+    CHECK_EQ(t->closes[0].err, ERGO_LOOP_E_CLOSED);
+    CHECK_EQ(t->npk, 2);
+    char b;
+    CHECK_EQ(recv(fd, &b, 1, 0), 0);
+    lt_stop(t, NULL);
+    CHECK_EQ(t->ncloses, 1);
+    close(fd);
+    lt_finish(t);
+}
+
 int main(int argc, char **argv)
 {
     lt_setup(argc, argv);
@@ -192,6 +236,8 @@ int main(int argc, char **argv)
     test_switch_cross_thread();
     test_too_big(0, 0xFFFFFFFFu);   /* 4 GiB claimed, default 64 MiB limit */
     test_too_big(1000, 1001);       /* just over a caller-set limit */
-    test_large_packet();
+    test_large_packet(false);
+    test_large_packet(true);
+    test_close_in_callback();
     CHECK_DONE();
 }
