@@ -839,6 +839,8 @@ int ergo_loop_create(ergo_loop **out, const ergo_loop_config *cfg, const ergo_lo
         if (want != ERGO_LOOP_BACKEND_EPOLL) {
             loop->ops = &ergo_loop_uring_ops;
             rc = loop->ops->init(loop);
+            if (rc < 0 && rc != ERGO_LOOP_E_NOMEM)
+                rc = ERGO_LOOP_E_UNSUPPORTED; /* disabled, filtered or too old */
         }
 #endif
         if (rc < 0 && want != ERGO_LOOP_BACKEND_URING) {

@@ -166,7 +166,7 @@ static void *lt_thread(void *arg)
 }
 
 /* Pick the backend from argv[1]; exits 77 (skip) if io_uring is refused. */
-static void lt_setup(int argc, char **argv)
+static inline void lt_setup(int argc, char **argv)
 {
     lt_backend = argc > 1 && strcmp(argv[1], "uring") == 0 ? ERGO_LOOP_BACKEND_URING
                                                           : ERGO_LOOP_BACKEND_EPOLL;
@@ -188,7 +188,7 @@ static void lt_setup(int argc, char **argv)
 }
 
 /* A loop on a helper thread (cfg NULL = defaults), with lt_backend. */
-static lt *lt_start(const ergo_loop_config *cfg_in)
+static inline lt *lt_start(const ergo_loop_config *cfg_in)
 {
     lt *t = calloc(1, sizeof *t);
     if (!t)
@@ -218,7 +218,7 @@ static lt *lt_start(const ergo_loop_config *cfg_in)
 }
 
 /* Stop the loop from this thread; stats may be read after. */
-static void lt_stop(lt *t, ergo_loop_stats *stats)
+static inline void lt_stop(lt *t, ergo_loop_stats *stats)
 {
     CHECK_EQ(ergo_loop_stop(t->loop), 0);
     pthread_join(t->th, NULL);
@@ -228,7 +228,7 @@ static void lt_stop(lt *t, ergo_loop_stats *stats)
         ergo_loop_get_stats(t->loop, stats);
 }
 
-static void lt_finish(lt *t)
+static inline void lt_finish(lt *t)
 {
     if (!t->joined)
         lt_stop(t, NULL);

@@ -125,7 +125,8 @@ ergo_loop_backend ergo_loop_backend_kind(const ergo_loop *loop);
 /* Run on the calling thread until ergo_loop_stop. Returns 0, or an error
  * if the backend fails. May be called again after it returned. */
 int ergo_loop_run(ergo_loop *loop);
-/* Make ergo_loop_run return (any thread; async-signal-unsafe). */
+/* Make ergo_loop_run return (any thread). A stop before run makes the next
+ * run return at once. */
 int ergo_loop_stop(ergo_loop *loop);
 
 /* ---- Sockets ------------------------------------------------------------------------- */
