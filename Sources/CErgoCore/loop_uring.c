@@ -16,7 +16,9 @@
 #include <errno.h>
 #include <liburing.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 enum { OP_WAKE = 1, OP_ACCEPT, OP_RECV, OP_SEND, OP_CONNECT, OP_CANCEL };
@@ -63,8 +65,21 @@ static int arm_wake(ergo_loop *loop)
 
 static void ur_fini(ergo_loop *loop);
 
+/* Multishot recv came in Linux 6.0, and no probe tells whether a kernel
+ * has it: an older kernel gets epoll. */
+static bool kernel_has_multishot_recv(void)
+{
+    struct utsname un;
+    unsigned major = 0;
+    if (uname(&un) != 0 || sscanf(un.release, "%u", &major) != 1)
+        return false;
+    return major >= 6;
+}
+
 static int ur_init(ergo_loop *loop)
 {
+    if (!kernel_has_multishot_recv())
+        return -ENOSYS;
     ur_state *u = calloc(1, sizeof *u);
     if (!u)
         return ERGO_LOOP_E_NOMEM;

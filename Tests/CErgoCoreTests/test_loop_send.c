@@ -132,14 +132,27 @@ static void test_two_threads(void)
     lt_finish(t);
 }
 
-static void test_busy(void)
+/* connected: the loop's side made by ergo_loop_connect (a nonblocking
+ * socket) rather than accepted. */
+static void test_busy(bool connected)
 {
     ergo_loop_config cfg;
     ergo_loop_config_init(&cfg);
     cfg.max_send_queue = 64 * 1024;
     lt *t = lt_start(&cfg);
     ergo_loop_id c;
-    int fd = lt_pair(t, &c);
+    int fd;
+    if (connected) {
+        uint16_t port;
+        int lfd = blk_listen(&port, 4);
+        CHECK_EQ(ergo_loop_connect(t->loop, "127.0.0.1", port, 5000, 1, &c), 0);
+        fd = accept(lfd, NULL, NULL);
+        close(lfd);
+        LT_WAIT(t, t->nconnects == 1);
+        CHECK_EQ(t->connects[0].err, 0);
+    } else {
+        fd = lt_pair(t, &c);
+    }
     static uint8_t block[10000];
     memset(block, 'b', sizeof block);
     struct iovec iov = {block, sizeof block};
@@ -170,6 +183,7 @@ static void test_busy(void)
     CHECK_EQ(ergo_loop_send(t->loop, c, &iov, 1), 0);
     uint8_t tail[sizeof block];
     CHECK(blk_read_all(fd, tail, sizeof tail));
+    CHECK_EQ(t->ncloses, 0);
     close(fd);
     lt_finish(t);
 }
@@ -202,7 +216,8 @@ int main(int argc, char **argv)
     lt_setup(argc, argv);
     test_many_small();
     test_two_threads();
-    test_busy();
+    test_busy(false);
+    test_busy(true);
     test_send_while_connecting();
     CHECK_DONE();
 }
