@@ -94,9 +94,67 @@ static void test_ticks(void)
     lt_finish(t);
 }
 
+/* Both ends on the loop, as two Ergo nodes would be: a {packet, 2}
+ * handshake message each way, then both switch to {packet, 4} with ticks
+ * from inside the callback. Idle for 6 intervals, the ticks keep both ends
+ * open; then one side closes and the other sees the peer close (0). */
+static void node_hook(lt *t, ergo_loop_id c, const uint8_t *p, size_t n)
+{
+    if (n == 5 && memcmp(p, "hello", 5) == 0) {
+        /* Server side: answer, then switch. */
+        uint8_t m[7] = {0, 5, 'w', 'o', 'r', 'l', 'd'};
+        struct iovec iov = {m, sizeof m};
+        CHECK_EQ(ergo_loop_send(t->loop, c, &iov, 1), 0);
+        CHECK_EQ(ergo_loop_set_framing(t->loop, c, ERGO_LOOP_PACKET4, 0), 0);
+        CHECK_EQ(ergo_loop_set_tick(t->loop, c, 50), 0);
+    } else if (n == 5 && memcmp(p, "world", 5) == 0) {
+        CHECK_EQ(ergo_loop_set_framing(t->loop, c, ERGO_LOOP_PACKET4, 0), 0);
+        CHECK_EQ(ergo_loop_set_tick(t->loop, c, 50), 0);
+    }
+    lt_record(t, p, n);
+}
+
+static void test_two_ends(void)
+{
+    lt *t = lt_start(NULL);
+    t->hook = node_hook;
+    ergo_loop_id lid, cid;
+    uint16_t port;
+    CHECK_EQ(ergo_loop_listen(t->loop, "127.0.0.1", 0, 4, &lid, &port), 0);
+    CHECK_EQ(ergo_loop_connect(t->loop, "127.0.0.1", port, 2000, 1, &cid), 0);
+    LT_WAIT(t, t->nconnects == 1 && t->naccepted == 1);
+    ergo_loop_id sid = t->accepted[0];
+    CHECK_EQ(ergo_loop_set_framing(t->loop, sid, ERGO_LOOP_PACKET2, 0), 0);
+    CHECK_EQ(ergo_loop_set_framing(t->loop, cid, ERGO_LOOP_PACKET2, 0), 0);
+    lt_sync(t);
+    uint8_t m[7] = {0, 5, 'h', 'e', 'l', 'l', 'o'};
+    struct iovec iov = {m, sizeof m};
+    CHECK_EQ(ergo_loop_send(t->loop, cid, &iov, 1), 0);
+    LT_WAIT(t, t->npk == 2);
+    CHECK_EQ(ergo_loop_timer(t->loop, 300, 1), 0);
+    LT_WAIT(t, t->ntimers == 1);
+    CHECK_EQ(t->ncloses, 0);
+    struct iovec d = {"dist", 4};
+    CHECK_EQ(ergo_loop_send_packet(t->loop, cid, &d, 1), 0);
+    LT_WAIT(t, t->npk == 3);
+    CHECK_EQU(t->pk_len[2], 4);
+    CHECK_EQ(ergo_loop_close(t->loop, cid), 0);
+    LT_WAIT(t, t->ncloses == 2);
+    for (int i = 0; i < 2; i++)
+        CHECK_EQ(t->closes[i].err, t->closes[i].id == cid ? ERGO_LOOP_E_CLOSED : 0);
+    ergo_loop_stats st;
+    lt_stop(t, &st);
+    fprintf(stderr, "two ends: %llu ticks sent, %llu received\n",
+            (unsigned long long)st.ticks_sent, (unsigned long long)st.ticks_received);
+    CHECK(st.ticks_sent >= 8);
+    CHECK(st.ticks_received >= 8);
+    lt_finish(t);
+}
+
 int main(int argc, char **argv)
 {
     lt_setup(argc, argv);
     test_ticks();
+    test_two_ends();
     CHECK_DONE();
 }
