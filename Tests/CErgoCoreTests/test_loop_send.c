@@ -183,7 +183,9 @@ static void test_busy(bool connected)
     CHECK_EQ(ergo_loop_send(t->loop, c, &iov, 1), 0);
     uint8_t tail[sizeof block];
     CHECK(blk_read_all(fd, tail, sizeof tail));
+    pthread_mutex_lock(&t->mu);
     CHECK_EQ(t->ncloses, 0);
+    pthread_mutex_unlock(&t->mu);
     close(fd);
     lt_finish(t);
 }
