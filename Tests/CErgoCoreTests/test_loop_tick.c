@@ -5,9 +5,9 @@
  * silent the connection is closed with ERGO_LOOP_E_TICK_TIMEOUT after 4
  * intervals. Ticks received are never delivered to on_packet.
  */
-#include <stdatomic.h>
-
 #include "loop_test.h"
+
+#include <stdatomic.h>
 
 typedef struct {
     int fd;
