@@ -100,6 +100,7 @@ static slot *slot_alloc(ergo_loop *loop, slot_state st, int fd)
     s->out_head = s->out_tail = NULL;
     s->out_bytes = 0;
     s->flush_queued = false;
+    s->refused = false;
     pthread_mutex_unlock(&s->lock);
     s->fd = fd;
     s->close_err = 0;
@@ -324,6 +325,8 @@ static int send_common(ergo_loop *loop, ergo_loop_id id, const struct iovec *iov
     if (!s)
         return ERGO_LOOP_E_STALE;
     int rc = out_append(loop, s, hdr, hl, iov, iovcnt, total + hl);
+    if (rc == ERGO_LOOP_E_BUSY)
+        s->refused = true;
     bool kick = rc == 0 && !s->flush_queued;
     if (kick) {
         s->flush_queued = true;
@@ -380,6 +383,9 @@ void loop_out_sent(ergo_loop *loop, slot *s, size_t n)
     out_chunk *done = NULL;
     pthread_mutex_lock(&s->lock);
     s->out_bytes -= n;
+    bool writable = s->refused && s->out_bytes <= loop->cfg.max_send_queue / 2;
+    if (writable)
+        s->refused = false;
     while (s->out_head) {
         out_chunk *c = s->out_head;
         size_t take = c->len - c->off < n ? c->len - c->off : n;
@@ -401,6 +407,8 @@ void loop_out_sent(ergo_loop *loop, slot *s, size_t n)
         chunk_put(loop, done);
         done = nx;
     }
+    if (writable && loop->cb.on_writable && s->state == SLOT_OPEN)
+        loop->cb.on_writable(loop->ctx, loop_slot_id(s));
 }
 
 /* ---- Timers ----------------------------------------------------------------------- */

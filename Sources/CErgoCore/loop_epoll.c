@@ -93,7 +93,9 @@ static void ep_flush(ergo_loop *loop, slot *s)
     while (loop_out_gather(loop, s) > 0) {
         ssize_t n = sendmsg(s->fd, &s->msg, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n >= 0) {
-            loop_out_sent(loop, s, (size_t)n);
+            loop_out_sent(loop, s, (size_t)n); /* may call on_writable */
+            if (s->state != SLOT_OPEN)
+                return;
             continue;
         }
         if (errno == EINTR)

@@ -56,6 +56,7 @@ typedef struct slot {
     out_chunk *out_head, *out_tail;
     size_t out_bytes;     /* queued, not yet sent */
     bool flush_queued;    /* on the loop's flush list or being flushed */
+    bool refused;         /* a send got ERGO_LOOP_E_BUSY: report on_writable */
     /* [loop] */
     int fd;
     uint32_t index;

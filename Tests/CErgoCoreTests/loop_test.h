@@ -53,6 +53,7 @@ struct lt {
     int ntimers;
     uint64_t wakes[LT_MAX];
     int nwakes;
+    int nwritable;
     /* Payload received on all connections, concatenated; packet lengths. */
     uint8_t *rx;
     size_t rx_len, rx_cap;
@@ -158,6 +159,16 @@ static void lt_on_wake(void *ctx, uint64_t tag)
     pthread_mutex_unlock(&t->mu);
 }
 
+static void lt_on_writable(void *ctx, ergo_loop_id c)
+{
+    lt *t = ctx;
+    (void)c;
+    pthread_mutex_lock(&t->mu);
+    t->nwritable++;
+    pthread_cond_broadcast(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+}
+
 static void *lt_thread(void *arg)
 {
     lt *t = arg;
@@ -205,8 +216,8 @@ static inline lt *lt_start(const ergo_loop_config *cfg_in)
     else
         ergo_loop_config_init(&cfg);
     cfg.backend = lt_backend;
-    ergo_loop_callbacks cb = {lt_on_accept, lt_on_connect, lt_on_packet,
-                              lt_on_close,  lt_on_timer,   lt_on_wake};
+    ergo_loop_callbacks cb = {lt_on_accept, lt_on_connect, lt_on_packet,  lt_on_close,
+                              lt_on_timer,  lt_on_wake,    lt_on_writable};
     int rc = ergo_loop_create(&t->loop, &cfg, &cb, t);
     if (rc < 0) {
         fprintf(stderr, "ergo_loop_create: %s\n", ergo_loop_strerror(rc));

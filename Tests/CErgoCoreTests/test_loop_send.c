@@ -2,8 +2,8 @@
  * test_loop_send.c — the outgoing side on one backend: 100,000 small
  * packets arrive whole and in order and are gathered into far fewer
  * sendmsg calls; two threads sending at once keep each one's order; a full
- * queue refuses with ERGO_LOOP_E_BUSY (all or nothing) and accepts again
- * once drained; bytes sent while connecting go out once connected.
+ * queue refuses with ERGO_LOOP_E_BUSY (all or nothing), reports
+ * on_writable once drained to half and accepts again; bytes sent while connecting go out once connected.
  */
 #include "loop_test.h"
 
@@ -174,9 +174,16 @@ static void test_busy(bool connected)
         }
     }
     CHECK_EQ(rc, ERGO_LOOP_E_BUSY);
-    /* Drain what was accepted; after that the queue takes bytes again. */
+    /* Earlier refusals while the socket still took bytes each ended with an
+     * on_writable; this one cannot end before the peer reads. */
+    pthread_mutex_lock(&t->mu);
+    int writable = t->nwritable;
+    pthread_mutex_unlock(&t->mu);
+    /* Drain what was accepted: on_writable comes (once) on the way, and
+     * after it the queue takes bytes again. */
     uint8_t *sink = malloc(accepted);
     CHECK(blk_read_all(fd, sink, accepted));
+    LT_WAIT(t, t->nwritable == writable + 1);
     for (size_t i = 0; i < accepted; i += 4099)
         CHECK_EQ(sink[i], 'b');
     free(sink);
@@ -185,6 +192,7 @@ static void test_busy(bool connected)
     CHECK(blk_read_all(fd, tail, sizeof tail));
     pthread_mutex_lock(&t->mu);
     CHECK_EQ(t->ncloses, 0);
+    CHECK_EQ(t->nwritable, writable + 1);
     pthread_mutex_unlock(&t->mu);
     close(fd);
     lt_finish(t);

@@ -106,6 +106,10 @@ typedef struct ergo_loop_callbacks {
     void (*on_timer)(void *ctx, uint64_t tag);
     /* An ergo_loop_wake arrived. */
     void (*on_wake)(void *ctx, uint64_t tag);
+    /* A send to conn was refused with ERGO_LOOP_E_BUSY, and its queue has
+     * since drained to half of max_send_queue or less: send again. Once per
+     * refusal episode. */
+    void (*on_writable)(void *ctx, ergo_loop_id conn);
 } ergo_loop_callbacks;
 
 /* ---- Life cycle -------------------------------------------------------------------- */
@@ -151,8 +155,9 @@ int ergo_loop_close(ergo_loop *loop, ergo_loop_id id);
 /* ---- Sending ------------------------------------------------------------------------- */
 
 /* Copy the bytes into the connection's outgoing queue, all or nothing:
- * ERGO_LOOP_E_BUSY if the queue would pass max_send_queue. The loop gathers
- * what is queued into one sendmsg, one in flight per socket. */
+ * ERGO_LOOP_E_BUSY if the queue would pass max_send_queue (on_writable
+ * follows once it has drained to half). The loop gathers what is queued
+ * into one sendmsg, one in flight per socket. */
 int ergo_loop_send(ergo_loop *loop, ergo_loop_id conn, const struct iovec *iov, int iovcnt);
 /* As ergo_loop_send, with a 4-byte big-endian length header in front of
  * the iovec's bytes (a {packet, 4} packet). */
