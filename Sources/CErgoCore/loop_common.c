@@ -432,14 +432,13 @@ static void timer_push(ergo_loop *loop, uint64_t deadline, uint64_t tag)
     loop->timers[i] = e;
 }
 
-static timer_ent timer_pop(ergo_loop *loop)
+/* Put e into the hole at i and sift it down. */
+static void timer_sift_down(ergo_loop *loop, uint32_t i, timer_ent e)
 {
-    timer_ent top = loop->timers[0];
-    timer_ent last = loop->timers[--loop->ntimers];
-    uint32_t i = 0, n = loop->ntimers;
+    uint32_t n = loop->ntimers;
     for (;;) {
         uint32_t l = 2 * i + 1, m = i;
-        const timer_ent *best = &last;
+        const timer_ent *best = &e;
         if (l < n && timer_less(&loop->timers[l], best)) {
             m = l;
             best = &loop->timers[l];
@@ -451,9 +450,31 @@ static timer_ent timer_pop(ergo_loop *loop)
         loop->timers[i] = loop->timers[m];
         i = m;
     }
-    if (n > 0)
-        loop->timers[i] = last;
+    loop->timers[i] = e;
+}
+
+static timer_ent timer_pop(ergo_loop *loop)
+{
+    timer_ent top = loop->timers[0];
+    timer_ent last = loop->timers[--loop->ntimers];
+    if (loop->ntimers > 0)
+        timer_sift_down(loop, 0, last);
     return top;
+}
+
+/* Drop every pending timer with this tag (O(pending timers)). */
+static void timer_cancel(ergo_loop *loop, uint64_t tag)
+{
+    uint32_t k = 0, n = loop->ntimers;
+    for (uint32_t i = 0; i < n; i++)
+        if (loop->timers[i].tag != tag)
+            loop->timers[k++] = loop->timers[i];
+    if (k == n)
+        return;
+    atomic_fetch_sub_explicit(&loop->timers_reserved, n - k, memory_order_relaxed);
+    loop->ntimers = k;
+    for (uint32_t i = k / 2; i-- > 0;)
+        timer_sift_down(loop, i, loop->timers[i]);
 }
 
 static void run_timers(ergo_loop *loop, uint64_t now)
@@ -676,6 +697,7 @@ static void run_cmd(ergo_loop *loop, cmd *c)
             apply_tick(loop, s, c->a);
         break;
     case CMD_TIMER: timer_push(loop, c->a, c->b); break;
+    case CMD_TIMER_CANCEL: timer_cancel(loop, c->a); break;
     case CMD_WAKE:
         if (loop->cb.on_wake)
             loop->cb.on_wake(loop->ctx, c->a);
@@ -1121,6 +1143,13 @@ int ergo_loop_timer(ergo_loop *loop, uint32_t ms, uint64_t tag)
     if (rc < 0)
         atomic_fetch_sub(&loop->timers_reserved, 1);
     return rc;
+}
+
+int ergo_loop_timer_cancel(ergo_loop *loop, uint64_t tag)
+{
+    if (!loop)
+        return ERGO_LOOP_E_ARG;
+    return submit(loop, CMD_TIMER_CANCEL, 0, tag, 0);
 }
 
 int ergo_loop_wake(ergo_loop *loop, uint64_t tag)

@@ -94,6 +94,7 @@ typedef enum {
     CMD_FRAMING,
     CMD_TICK,
     CMD_TIMER,
+    CMD_TIMER_CANCEL,
     CMD_WAKE,
 } cmd_kind;
 

@@ -140,7 +140,22 @@ static void test_timers(void)
     CHECK_EQ(ergo_loop_timer(t->loop, 1, 5), 0); /* fired timers free their place */
     LT_WAIT(t, t->ntimers == 6);
     CHECK_EQU(t->timers[5], 5);
-    lt_finish(t); /* the 100 s timer is dropped */
+    /* Cancel: the 100 s timer and two more go, their places come back. */
+    CHECK_EQ(ergo_loop_timer(t->loop, 100, 7), 0);
+    CHECK_EQ(ergo_loop_timer(t->loop, 60000, 7), 0);
+    CHECK_EQ(ergo_loop_timer(t->loop, 100, 8), 0);
+    CHECK_EQ(ergo_loop_timer_cancel(t->loop, 7), 0);
+    CHECK_EQ(ergo_loop_timer_cancel(t->loop, 99), 0);
+    CHECK_EQ(ergo_loop_timer_cancel(t->loop, 12345), 0);
+    lt_sync(t);
+    for (uint64_t i = 0; i < 5; i++)
+        CHECK_EQ(ergo_loop_timer(t->loop, 150 + (uint32_t)i * 50, 10 + i), 0);
+    CHECK_EQ(ergo_loop_timer(t->loop, 1, 100), ERGO_LOOP_E_LIMIT);
+    LT_WAIT(t, t->ntimers == 12);
+    CHECK_EQU(t->timers[6], 8);
+    for (int i = 0; i < 5; i++)
+        CHECK_EQU(t->timers[7 + i], 10u + (unsigned)i);
+    lt_finish(t);
 }
 
 static void *wake_thread(void *arg)

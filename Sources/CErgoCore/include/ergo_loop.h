@@ -191,6 +191,11 @@ int ergo_loop_set_tick(ergo_loop *loop, ergo_loop_id conn, uint32_t interval_ms)
 /* on_timer(tag) after ms milliseconds; timers with equal deadlines fire in
  * the order they were added. ERGO_LOOP_E_LIMIT past max_timers. */
 int ergo_loop_timer(ergo_loop *loop, uint32_t ms, uint64_t tag);
+/* Drop the pending timers with this tag. On the loop thread none of them
+ * fires after the call; from another thread the cancel is queued like any
+ * command, so one that is already due may still fire. Returns 0 (also when
+ * there was nothing to cancel). */
+int ergo_loop_timer_cancel(ergo_loop *loop, uint64_t tag);
 /* on_wake(tag) on the loop thread, soon: hand work to the loop. */
 int ergo_loop_wake(ergo_loop *loop, uint64_t tag);
 
