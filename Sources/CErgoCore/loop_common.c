@@ -1180,8 +1180,7 @@ const char *ergo_loop_strerror(int code)
     case ERGO_LOOP_E_CLOSED: return "closed locally";
     case ERGO_LOOP_E_UNSUPPORTED: return "event loop backend not available";
     case ERGO_LOOP_E_ADDR: return "address does not resolve";
-    case ERGO_LOOP_E_STATE: return "wrong kind or state";
-    case ERGO_LOOP_E_STOPPED: return "loop destroyed";
+    case ERGO_LOOP_E_STATE: return "wrong state";
     case -ECONNREFUSED: return "connection refused";
     case -ECONNRESET: return "connection reset by peer";
     case -ECONNABORTED: return "connection aborted";

@@ -40,15 +40,16 @@ enum {
     ERGO_LOOP_E_NOMEM = -5002,        /* out of memory */
     ERGO_LOOP_E_BUSY = -5003,         /* send queue over its byte limit: back off */
     ERGO_LOOP_E_LIMIT = -5004,        /* a table is full (connections, timers, commands) */
-    ERGO_LOOP_E_STALE = -5005,        /* no such connection (closed, or never existed) */
+    ERGO_LOOP_E_STALE = -5005,        /* no such connection or listener of the kind the
+                                         call needs (closed, never existed, or a
+                                         listener given to a connection call) */
     ERGO_LOOP_E_TOO_BIG = -5006,      /* a packet header claimed more than the limit */
     ERGO_LOOP_E_TICK_TIMEOUT = -5007, /* nothing read for 4 tick intervals */
     ERGO_LOOP_E_TIMEOUT = -5008,      /* connect did not complete in time */
     ERGO_LOOP_E_CLOSED = -5009,       /* closed by ergo_loop_close */
     ERGO_LOOP_E_UNSUPPORTED = -5010,  /* backend not available (io_uring refused) */
     ERGO_LOOP_E_ADDR = -5011,         /* host is not an address that resolves */
-    ERGO_LOOP_E_STATE = -5012,        /* wrong kind or state (e.g. send to a listener) */
-    ERGO_LOOP_E_STOPPED = -5013,      /* the loop was destroyed before this completed */
+    ERGO_LOOP_E_STATE = -5012,        /* wrong state (ergo_loop_run while it runs) */
 };
 
 /* Name of a code: ERGO_LOOP_E_* or a negated errno. Never NULL. */
