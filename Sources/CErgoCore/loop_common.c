@@ -839,6 +839,7 @@ int ergo_loop_create(ergo_loop **out, const ergo_loop_config *cfg, const ergo_lo
     atomic_init(&loop->wake_pending, false);
     atomic_init(&loop->stop, false);
     atomic_init(&loop->running, false);
+    atomic_init(&loop->in_run, false);
     atomic_init(&loop->timers_reserved, 0);
     loop->slots = calloc(c.max_conns, sizeof *loop->slots);
     loop->timers = c.max_timers ? calloc(c.max_timers, sizeof *loop->timers) : NULL;
@@ -963,7 +964,7 @@ int ergo_loop_run(ergo_loop *loop)
 {
     if (!loop)
         return ERGO_LOOP_E_ARG;
-    if (atomic_load(&loop->running))
+    if (atomic_exchange(&loop->in_run, true))
         return ERGO_LOOP_E_STATE;
     loop->thread = pthread_self();
     atomic_store_explicit(&loop->running, true, memory_order_release);
@@ -984,6 +985,7 @@ int ergo_loop_run(ergo_loop *loop)
     process_closing(loop);
     atomic_store(&loop->stop, false);
     atomic_store_explicit(&loop->running, false, memory_order_release);
+    atomic_store(&loop->in_run, false);
     return rc;
 }
 

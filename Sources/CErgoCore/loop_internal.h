@@ -136,7 +136,8 @@ struct ergo_loop {
     atomic_uint timers_reserved; /* timers queued or in the heap */
     atomic_bool wake_pending;
     atomic_bool stop;
-    atomic_bool running;
+    atomic_bool running; /* set once thread is valid */
+    atomic_bool in_run;  /* ergo_loop_run entered (exclusive) */
     pthread_t thread;  /* valid while running */
     int wake_fd;       /* eventfd */
 

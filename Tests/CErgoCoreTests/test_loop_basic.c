@@ -229,6 +229,7 @@ static void test_restart(void)
 {
     lt *t = lt_start(NULL);
     lt_sync(t);
+    CHECK_EQ(ergo_loop_run(t->loop), ERGO_LOOP_E_STATE); /* already running */
     lt_stop(t, NULL);
     t->joined = false;
     pthread_create(&t->th, NULL, lt_thread, t);
