@@ -31,7 +31,7 @@ SWIFT_WORKLOADS="B1 B2 B5 B8 B9"
 # The line names of each workload (what a FAILED line names).
 names_of() {
     case $1 in
-    B0) echo "loopback-rtt loopback-bw" ;;
+    B0) echo "loopback-rtt loopback-bw loop-rtt/epoll loop-bw/epoll loop-rtt/io_uring loop-bw/io_uring" ;;
     B1) echo "local-call-seq" ;;
     B2) echo "local-call-par" ;;
     B5) echo "local-send" ;;
@@ -76,11 +76,12 @@ main() {
     for id in $need_c; do
         local target exe
         case $id in
-        B0) target=b0_loopback ;;
+        B0) target="b0_loopback b0_loop" ;; # plain sockets, then through the event loop
         B8) target=b8_codec ;;
         esac
         exe=$BUILD/bench/c/$target
-        if [ $c_ok = 0 ] || ! cmake --build "$BUILD" --target "$target" -j "$JOBS" >>"$LOG" 2>&1; then
+        # shellcheck disable=SC2086
+        if [ $c_ok = 0 ] || ! cmake --build "$BUILD" --target $target -j "$JOBS" >>"$LOG" 2>&1; then
             for n in $(names_of "$id"); do
                 echo "$id $n ergo-c FAILED C build of $target failed (see build/bench/build.log)"
             done
@@ -88,7 +89,8 @@ main() {
         fi
         local rc=0
         case $id in
-        B0) "$exe" 2>>"$LOG" || rc=$? ;;
+        B0) "$BUILD/bench/c/b0_loopback" 2>>"$LOG" || rc=$?
+            "$BUILD/bench/c/b0_loop" 2>>"$LOG" || rc=$? ;;
         B8) # shellcheck disable=SC2086
             "$exe" "$CORPUS" $FILES 2>>"$LOG" || rc=$? ;;
         esac
