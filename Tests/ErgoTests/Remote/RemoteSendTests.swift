@@ -84,6 +84,40 @@ import Testing
         }
     }
 
+    /// A server calls a server of a third node while handling a call.
+    @Test func chainedCallsOverThreeNodes() async throws {
+        try await withNodes(3) { _, nodes in
+            let (a, b, c) = (nodes[0], nodes[1], nodes[2])
+            let last = try await c.start(Probe())
+            let middle = try await b.start(Probe())
+            try await a.withProcess { p throws in
+                #expect(try await p.call(.pid(middle), .tag("call", .pid(last), .tag("echo", .atom("deep")))) == .atom("deep"))
+                #expect(a.connectedNodes == [b.name])
+                #expect(b.connectedNodes == [a.name, c.name])
+            }
+        }
+    }
+
+    /// A reply from outside the server (`node.reply`) reaches a remote caller.
+    @Test func replyFromOutsideReachesARemoteCaller() async throws {
+        try await withNodes { _, nodes in
+            let (a, b) = (nodes[0], nodes[1])
+            try await a.withProcess { p throws in
+                let server = try await b.start(Probe(observer: p.pid))
+                let owner = p.pid
+                try p.spawn { caller in
+                    let value = try await caller.call(.pid(server), .atom("hold"), timeout: patience)
+                    caller.send(to: owner, .tag("replied", value))
+                }
+                let held = try await p.expect("held") { $0.args("held", 1) }
+                let from = try #require(From(term: held[0]))
+                #expect(from.isAlias)
+                b.reply(to: from, .atom("from_outside"))
+                try await p.expect(.tag("replied", .atom("from_outside")))
+            }
+        }
+    }
+
     @Test func remoteCallToNobodyIsNoproc() async throws {
         try await withNodes { _, nodes in
             let (a, b) = (nodes[0], nodes[1])
