@@ -121,8 +121,8 @@ public enum DistControl: Hashable, Sendable {
             return p
         }
         func id(_ i: Int) throws(DistControlError) -> UInt64 {
-            guard i < e.count, case .int(let n) = e[i], n > 0 else { throw .malformed(control) }
-            return UInt64(n)
+            guard i < e.count, let n = Self.id(e[i]) else { throw .malformed(control) }
+            return n
         }
         func arity(_ n: Int) throws(DistControlError) {
             guard e.count == n else { throw .malformed(control) }
@@ -187,8 +187,21 @@ public enum DistControl: Hashable, Sendable {
         }
     }
 
-    /// Unlink ids are below 2^63 here (they fit `Term.int`).
-    private static func idTerm(_ id: UInt64) -> Term { .int(Int(truncatingIfNeeded: id & UInt64(Int.max))) }
+    /// An unlink id, 1 to 2^64 - 1: a small integer or a bignum on the wire.
+    private static func idTerm(_ id: UInt64) -> Term {
+        if id <= UInt64(Int.max) { return .int(Int(id)) }
+        let digits = (0..<8).map { UInt8(truncatingIfNeeded: id >> (8 * $0)) }
+        return .bigInt(BigInteger(isNegative: false, magnitude: digits))
+    }
+
+    private static func id(_ term: Term) -> UInt64? {
+        switch term {
+        case .int(let n) where n > 0: return UInt64(n)
+        case .bigInt(let big) where !big.isNegative && big.magnitude.count <= 8:
+            return big.magnitude.reversed().reduce(0) { $0 << 8 | UInt64($1) }
+        default: return nil
+        }
+    }
 }
 
 /// A process as a monitor names it on the wire: a pid, or a registered name

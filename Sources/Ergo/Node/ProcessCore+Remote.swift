@@ -23,7 +23,7 @@ extension ProcessCore {
     func unlinkRemote(_ target: PID) {
         guard links.remove(target) != nil else { return }
         unlinkCounter &+= 1
-        let id = unlinkCounter & UInt64(Int.max)
+        let id = unlinkCounter
         unlinking[target] = id
         node.routeMessage(.unlinkID(id: id, from: pid, to: target), to: target.node)
     }

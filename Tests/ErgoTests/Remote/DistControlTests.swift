@@ -64,7 +64,8 @@ import Testing
         return [
             .send(from: a, to: b, message: message), .send(from: nil, to: b, message: message),
             .regSend(from: a, to: "srv", message: message), .aliasSend(from: a, alias: ref, message: message),
-            .link(from: a, to: b), .unlinkID(id: 1 << 40, from: a, to: b), .unlinkIDAck(id: 3, from: b, to: a),
+            .link(from: a, to: b), .unlinkID(id: 1 << 40, from: a, to: b),
+            .unlinkID(id: UInt64.max, from: a, to: b), .unlinkIDAck(id: 1 << 63, from: b, to: a), .unlinkIDAck(id: 3, from: b, to: a),
             .exit(from: a, to: b, reason: .shutdown(.atom("x"))), .exit2(from: a, to: b, reason: .kill),
             .monitor(from: a, to: .pid(b), ref: ref), .monitor(from: a, to: .name("srv"), ref: ref),
             .demonitor(from: a, to: .name("srv"), ref: ref),
