@@ -197,7 +197,7 @@ extension Node {
             return index.connected.contains(peer)
         }
         guard on, !connected else { return }
-        if let router { router.connect(to: peer) } else { nodeDown(peer, reason: .atom("no_router")) }
+        router?.connect(to: peer)
     }
 
     /// `net_kernel:monitor_nodes(Flag)` for `subscriber`.

@@ -198,7 +198,10 @@ public struct ProcessContext: @unchecked Sendable {
     /// connection to `node` goes down, or at once (after a connection
     /// attempt) if it cannot be made. Each call is one more instance;
     /// `false` removes one. Monitoring this node itself does nothing.
-    public func monitorNode(_ node: Atom, _ on: Bool = true) {
+    /// Throws `ProcessError.notAlive` on a node without a router (Erlang's
+    /// `notalive` for a node that is not distributed).
+    public func monitorNode(_ node: Atom, _ on: Bool = true) throws(ProcessError) {
+        guard core.node.router != nil else { throw .notAlive }
         if on { core.watchesNodes = true }
         core.node.monitorNode(node, on, watcher: core.pid)
     }
