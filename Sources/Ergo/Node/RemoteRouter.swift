@@ -12,7 +12,8 @@
 /// - The router dials on first use (a `send` or `connect` to a node it has
 ///   no connection to). When the connection is up it calls
 ///   `Node.nodeUp(_:)`; when it is lost, or cannot be made at all, it calls
-///   `Node.nodeDown(_:reason:)`. Messages it could not deliver are dropped
+///   `Node.nodeDown(_:reason:)`, before it sends anything on a new
+///   connection to that node. Messages it could not deliver are dropped
 ///   silently: the node turns the loss into `noconnection` exits and
 ///   `'DOWN'`s for the links and monitors it knows of on that node.
 /// - Control messages that arrive go to `Node.deliver(_:from:)`, in the
