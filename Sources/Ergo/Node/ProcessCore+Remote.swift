@@ -22,8 +22,10 @@ extension ProcessCore {
     /// `unlink/1` of a remote pid: inactive at once, `UNLINK_ID` sent.
     func unlinkRemote(_ target: PID) {
         guard links.remove(target) != nil else { return }
-        unlinkCounter &+= 1
-        let id = unlinkCounter
+        // The reference counter serves as the id: unique among this
+        // process's unlinks, never 0.
+        refCounter &+= 1
+        let id = refCounter
         unlinking[target] = id
         node.routeMessage(.unlinkID(id: id, from: pid, to: target), to: target.node)
     }

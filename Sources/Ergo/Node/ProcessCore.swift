@@ -32,7 +32,6 @@ final class ProcessCore: @unchecked Sendable {
     /// Links to remote processes being removed: remote pid → the id of the
     /// `UNLINK_ID` not yet acknowledged (the link is inactive meanwhile).
     var unlinking: [PID: UInt64] = [:]
-    var unlinkCounter: UInt64 = 0
     /// Set once the process used `monitorNode` or `monitorNodes`.
     var watchesNodes = false
     /// Set when an exit signal ends the process; acted on at once.
