@@ -58,6 +58,44 @@ import Testing
         }
     }
 
+    /// Many links across a connection, made from both sides while messages
+    /// flow: a cut ends every linked process on both nodes with `noconnection`.
+    @Test func cutWithManyLinks() async throws {
+        try await withNodes { network, nodes in
+            let (a, b) = (nodes[0], nodes[1])
+            let count = 200
+            try await a.withProcess { p throws in
+                var locals: [PID] = []
+                var remotes: [PID] = []
+                for i in 0..<count {
+                    let local = try p.spawn(puppet(owner: p.pid))
+                    let remote = try b.spawn(puppet(owner: p.pid))
+                    // Half linked from each side.
+                    try await p.command(i.isMultiple(of: 2) ? local : remote,
+                                        .tag("link", .pid(i.isMultiple(of: 2) ? remote : local)))
+                    locals.append(local)
+                    remotes.append(remote)
+                }
+                let localRefs = locals.map { p.monitor($0) }
+                let (pairs, remoteList) = (Array(zip(locals, remotes)), remotes)
+                let remoteReasons = try await b.withProcess { bp throws -> [Term] in
+                    let refs = remoteList.map { bp.monitor($0) }
+                    for (local, remote) in pairs { p.send(to: local, .tag("send", .pid(remote), .atom("hi"))) }
+                    network.cut(a, b)
+                    var reasons: [Term] = []
+                    for ref in refs { reasons.append(try await bp.down(ref).reason) }
+                    return reasons
+                }
+                #expect(remoteReasons == Array(repeating: .atom("noconnection"), count: count))
+                for ref in localRefs {
+                    #expect(try await p.down(ref).reason == .atom("noconnection"))
+                }
+                #expect(a.remote.index.withLock { $0.links[b.name] } == nil)
+                #expect(b.remote.index.withLock { $0.links[a.name] } == nil)
+            }
+        }
+    }
+
     /// Links, monitors and sends to a node that cannot be reached.
     @Test func unreachableNode() async throws {
         try await withNodes { _, nodes in
