@@ -83,6 +83,8 @@ public enum ProcessError: Error, Hashable, Sendable, CustomStringConvertible {
     case alreadyNamed(PID, Atom)
     /// The node is stopping or stopped.
     case nodeStopped
+    /// The node has no networking (no router): Erlang's `notalive`.
+    case notAlive
 
     public var description: String {
         switch self {
@@ -90,6 +92,7 @@ public enum ProcessError: Error, Hashable, Sendable, CustomStringConvertible {
         case .alreadyRegistered(let name, let pid): return "\(name) is already registered by \(pid)"
         case .alreadyNamed(let pid, let name): return "\(pid) is already registered as \(name)"
         case .nodeStopped: return "the node is stopped"
+        case .notAlive: return "the node has no networking (not alive)"
         }
     }
 }

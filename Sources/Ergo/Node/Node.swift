@@ -8,8 +8,10 @@ import Synchronization
 
 /// An Erlang node: a name, a cookie, and the processes it runs.
 ///
-/// A node works on its own. Until the distribution layer exists, messages to
-/// other nodes are dropped, as Erlang drops them without a connection.
+/// A node works on its own. It reaches other nodes only through a
+/// `RemoteRouter` that the network layer attaches (`attach(router:)`);
+/// without one, other nodes are unreachable (see docs/processes.md,
+/// "Remote processes").
 public final class Node: Sendable {
     public let name: Atom
     public let creation: UInt32
@@ -20,6 +22,8 @@ public final class Node: Sendable {
     let registry = Registry()
     let timers = TimerService()
     let metrics: NodeMetrics
+    /// The router to other nodes and what the node knows of them.
+    let remote = RemoteTable()
     private let pidCounter = Atomic<UInt64>(0)
     private let refCounter = Atomic<UInt64>(0)
     private let lifecycle = Locked(Lifecycle())
@@ -131,43 +135,83 @@ public final class Node: Sendable {
     }
 
     /// Sends a message. Only an unregistered local name is an error (Erlang's
-    /// `badarg`); a message to a dead pid or another node is dropped.
+    /// `badarg`); a message to a dead pid or an unreachable node is dropped.
+    /// To another node it goes through the router, from `systemPID`.
     public func send(to destination: Destination, _ message: Term) throws(ProcessError) {
+        try send(to: destination, message, sender: systemPID)
+    }
+
+    func send(to destination: Destination, _ message: Term, sender: PID) throws(ProcessError) {
         switch destination {
         case .alias(let alias):
-            owner(of: alias.ref)?.deliver(.aliasMessage(alias.ref, message))
+            if let owner = owner(of: alias.ref) {
+                owner.deliver(.aliasMessage(alias.ref, message))
+            } else {
+                _ = sendRemote(to: destination, message, sender: sender)
+            }
         case .name(let registered):
             guard let target = resolve(destination) else { throw ProcessError.noproc(.name(registered)) }
             target.deliver(.message(message))
         default:
-            resolve(destination)?.deliver(.message(message))
+            if let target = resolve(destination) {
+                target.deliver(.message(message))
+            } else {
+                _ = sendRemote(to: destination, message, sender: sender)
+            }
         }
     }
 
     /// Sends a message to a pid.
     public func send(to pid: PID, _ message: Term) {
-        table.lookup(pid)?.deliver(.message(message))
+        if let target = table.lookup(pid) {
+            target.deliver(.message(message))
+        } else if pid.node != name {
+            routeMessage(.send(from: systemPID, to: pid, message: message), to: pid.node)
+        }
     }
 
     /// Sends `{'$gen_cast', Request}`.
     public func cast(_ destination: Destination, _ request: Term) {
-        resolve(destination)?.deliver(.cast(request))
+        cast(destination, request, sender: systemPID)
+    }
+
+    func cast(_ destination: Destination, _ request: Term, sender: PID) {
+        if let target = resolve(destination) {
+            target.deliver(.cast(request))
+        } else {
+            _ = sendRemote(to: destination, .tuple([.atom(.genCast), request]), sender: sender)
+        }
     }
 
     /// Answers a call, from anywhere (OTP's `gen_server:reply/2`).
     public func reply(to from: From, _ value: Term) {
+        reply(to: from, value, sender: systemPID)
+    }
+
+    func reply(to from: From, _ value: Term, sender: PID) {
         if from.isAlias {
+            if from.caller == nil, from.tag.node != name {
+                // OTP's `Alias ! {[alias | Tag], Reply}`.
+                let message = Term.tuple([From.tagTerm(from.tag), value])
+                routeMessage(.aliasSend(from: sender, alias: from.tag, message: message), to: from.tag.node)
+                return
+            }
             (from.caller ?? owner(of: from.tag))?.deliver(.reply(from.tag, value, demonitored: false))
         } else {
-            send(to: from.pid, .tuple([.ref(from.tag), value]))
+            _ = try? send(to: .pid(from.pid), .tuple([.ref(from.tag), value]), sender: sender)
         }
     }
 
     /// Sends an exit signal to a process from outside any process (the
     /// sender is `systemPID`).
     public func exit(_ pid: PID, reason: ExitReason) {
+        if pid.node != name {
+            routeMessage(.exit2(from: systemPID, to: pid, reason: reason), to: pid.node)
+            return
+        }
         deliver(.exit(from: systemPID, reason: reason, viaLink: false), to: pid)
     }
+
 
     /// Sends `message` to `destination` after `delay` (dropped if the
     /// destination is gone by then; cancelled if a target pid exits).

@@ -55,7 +55,7 @@ public struct ProcessContext: @unchecked Sendable {
 
     /// Sends a message (`Dest ! Msg`). Only an unregistered local name is an error.
     public func send(to destination: Destination, _ message: Term) throws {
-        try core.node.send(to: destination, message)
+        try core.node.send(to: destination, message, sender: core.pid)
     }
 
     public func send(to pid: PID, _ message: Term) {
@@ -82,8 +82,13 @@ public struct ProcessContext: @unchecked Sendable {
     /// Links to `pid`. A dead or unknown process: with `trapExit` an
     /// `{'EXIT', Pid, noproc}` message arrives; without it, this throws
     /// `noproc` (Erlang's `link/1`).
+    ///
+    /// A pid on another node: `LINK` goes out and `link` returns; a dead
+    /// process there answers with an exit signal `noproc`, an unreachable
+    /// node with `noconnection` (as `link/1` does for remote pids).
     public func link(_ pid: PID) throws {
         guard pid != core.pid, !core.links.contains(pid) else { return }
+        if pid.node != core.node.name { core.linkRemote(pid); return }
         core.links.insert(pid)
         if core.node.deliver(.link(from: core.pid), to: pid) { return }
         core.links.remove(pid)
@@ -96,6 +101,7 @@ public struct ProcessContext: @unchecked Sendable {
 
     /// Removes the link; no exit signal due to it arrives afterwards.
     public func unlink(_ pid: PID) {
+        if pid.node != core.node.name { core.unlinkRemote(pid); return }
         guard core.links.remove(pid) != nil else { return }
         core.node.deliver(.unlink(from: core.pid), to: pid)
     }
@@ -108,6 +114,10 @@ public struct ProcessContext: @unchecked Sendable {
     /// (`.normal` included, unless trapping exits) this throws.
     public func exit(_ pid: PID, reason: ExitReason) throws {
         let signal = Signal.exit(from: core.pid, reason: reason, viaLink: false)
+        if pid.node != core.node.name {
+            core.node.routeMessage(.exit2(from: core.pid, to: pid, reason: reason), to: pid.node)
+            return
+        }
         guard pid == core.pid else { core.node.deliver(signal, to: pid); return }
         core.deliver(signal)
         core.drain()
@@ -120,7 +130,8 @@ public struct ProcessContext: @unchecked Sendable {
     /// it exits (at once with `noproc` if it is not alive).
     @discardableResult
     public func monitor(_ pid: PID) -> Ref {
-        monitor(.pid(pid), name: nil)
+        if pid.node != core.node.name { return core.monitorRemote(.pid(pid), on: pid.node, object: .pid(pid)) }
+        return monitor(.pid(pid), name: nil)
     }
 
     /// Monitors the process registered as `name`; the `'DOWN'` message names
@@ -128,6 +139,16 @@ public struct ProcessContext: @unchecked Sendable {
     @discardableResult
     public func monitor(name: Atom) -> Ref {
         monitor(.name(name), name: name)
+    }
+
+    /// Monitors the process registered as `name` on `node` (`{Name, Node}`);
+    /// the `'DOWN'` message names it as `{Name, Node}`. For another node
+    /// this goes through the router (`noconnection` if it is unreachable).
+    @discardableResult
+    public func monitor(name: Atom, node: Atom) -> Ref {
+        guard node != core.node.name else { return monitor(.name(name), name: name) }
+        return core.monitorRemote(.remoteName(name, node: node), on: node,
+                                  object: .tuple([.atom(name), .atom(node)]))
     }
 
     private func monitor(_ target: Destination, name: Atom?) -> Ref {
@@ -154,7 +175,11 @@ public struct ProcessContext: @unchecked Sendable {
             if flush { removeDown(ref) }
             return false
         }
-        core.node.deliver(.demonitor(ref: ref), to: target)
+        if let peer = target.remoteNode(local: core.node.name) {
+            core.demonitorRemote(ref, target: target, on: peer)
+        } else {
+            core.node.deliver(.demonitor(ref: ref), to: target)
+        }
         if flush { removeDown(ref) }
         return true
     }
@@ -165,6 +190,27 @@ public struct ProcessContext: @unchecked Sendable {
         }) {
             _ = core.take(at: index)
         }
+    }
+
+    // MARK: nodes
+
+    /// `monitor_node(Node, true)`: `{nodedown, Node}` arrives when the
+    /// connection to `node` goes down, or at once (after a connection
+    /// attempt) if it cannot be made. Each call is one more instance;
+    /// `false` removes one. Monitoring this node itself does nothing.
+    /// Throws `ProcessError.notAlive` on a node without a router (Erlang's
+    /// `notalive` for a node that is not distributed).
+    public func monitorNode(_ node: Atom, _ on: Bool = true) throws(ProcessError) {
+        guard core.node.router != nil else { throw .notAlive }
+        if on { core.watchesNodes = true }
+        core.node.monitorNode(node, on, watcher: core.pid)
+    }
+
+    /// `net_kernel:monitor_nodes(true|false)`: `{nodeup, Node}` and
+    /// `{nodedown, Node}` for every connection that comes or goes.
+    public func monitorNodes(_ on: Bool = true) {
+        if on { core.watchesNodes = true }
+        core.node.monitorNodes(on, subscriber: core.pid)
     }
 
     // MARK: aliases

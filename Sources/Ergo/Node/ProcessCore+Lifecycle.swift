@@ -60,6 +60,9 @@ extension ProcessCore {
             switch signal {
             case .link(let from): links.insert(from)
             case .unlink(let from): links.remove(from)
+            case .remoteLink(let from): remoteLinked(from: from)
+            case .remoteUnlink(let from, let id): remoteUnlinked(from: from, id: id)
+            case .remoteUnlinkAck(let from, let id): unlinkAcknowledged(by: from, id: id)
             case .monitor(let from, let ref, let name): monitoredBy[ref] = Watcher(pid: from, name: name)
             case .demonitor(let ref): monitoredBy.removeValue(forKey: ref)
             case .call(let from, _, true): monitoredBy[from.tag] = Watcher(pid: from.pid, name: nil)
@@ -69,13 +72,14 @@ extension ProcessCore {
         }
         // Its own monitors go first: whoever hears of the exit finds nothing
         // of the process left anywhere.
-        for (ref, target) in monitors {
+        finishRemote(reason)
+        for (ref, target) in monitors where target.remoteNode(local: node.name) == nil {
             node.deliver(.demonitor(ref: ref), to: target)
         }
-        for linked in links {
+        for linked in links where linked.node == node.name {
             node.deliver(.exit(from: pid, reason: reason, viaLink: true), to: linked)
         }
-        for (ref, watcher) in monitoredBy {
+        for (ref, watcher) in monitoredBy where watcher.pid.node == node.name {
             let object: Term = watcher.name.map { .tuple([.atom($0), .atom(node.name)]) } ?? .pid(pid)
             node.deliver(.down(ref: ref, object: object, reason: reason), to: watcher.pid)
         }

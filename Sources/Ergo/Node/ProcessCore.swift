@@ -29,6 +29,11 @@ final class ProcessCore: @unchecked Sendable {
     /// monitor's 'DOWN' are accepted without touching `aliases`/`monitors`.
     var pendingCall: Ref?
     var trapExit: Bool
+    /// Links to remote processes being removed: remote pid → the id of the
+    /// `UNLINK_ID` not yet acknowledged (the link is inactive meanwhile).
+    var unlinking: [PID: UInt64] = [:]
+    /// Set once the process used `monitorNode` or `monitorNodes`.
+    var watchesNodes = false
     /// Set when an exit signal ends the process; acted on at once.
     var exitReason: ExitReason?
     var messagesHandled = 0
@@ -151,6 +156,15 @@ final class ProcessCore: @unchecked Sendable {
         case .unlink(let from):
             links.remove(from)
             return false
+        case .remoteLink(let from):
+            remoteLinked(from: from)
+            return false
+        case .remoteUnlink(let from, let id):
+            remoteUnlinked(from: from, id: id)
+            return false
+        case .remoteUnlinkAck(let from, let id):
+            unlinkAcknowledged(by: from, id: id)
+            return false
         case .monitor(let from, let ref, let name):
             monitoredBy[ref] = Watcher(pid: from, name: name)
             return false
@@ -182,7 +196,7 @@ final class ProcessCore: @unchecked Sendable {
     /// `{'EXIT', From, Reason}` message.
     private func receiveExit(from: PID, reason: ExitReason, viaLink: Bool) -> Bool {
         if viaLink {
-            guard links.remove(from) != nil else { return false }
+            guard from.node == node.name ? links.remove(from) != nil : dropRemoteLink(from) else { return false }
         } else if reason == .kill {
             exitReason = .killed
             return false
@@ -224,7 +238,12 @@ final class ProcessCore: @unchecked Sendable {
             if !cached.deliver(.message(message)) { lastTarget = nil }
             return
         }
-        guard let process = node.table.lookup(target) else { return }
+        guard let process = node.table.lookup(target) else {
+            if target.node != node.name {
+                node.routeMessage(.send(from: pid, to: target, message: message), to: target.node)
+            }
+            return
+        }
         lastTarget = process
         process.deliver(.message(message))
     }

@@ -18,6 +18,13 @@ enum Signal: Sendable {
     case exit(from: PID, reason: ExitReason, viaLink: Bool)
     case link(from: PID)
     case unlink(from: PID)
+    /// A process on another node links to this one (`LINK`).
+    case remoteLink(from: PID)
+    /// A process on another node removes its link (`UNLINK_ID`); the
+    /// receiver acknowledges it with `UNLINK_ID_ACK`.
+    case remoteUnlink(from: PID, id: UInt64)
+    /// The acknowledgement of this process's `UNLINK_ID`.
+    case remoteUnlinkAck(from: PID, id: UInt64)
     /// `from` monitors this process (by name when `name` is set).
     case monitor(from: PID, ref: Ref, name: Atom?)
     case demonitor(ref: Ref)
@@ -58,4 +65,6 @@ extension Atom {
     static let exitTag: Atom = "EXIT"
     static let process: Atom = "process"
     static let alias: Atom = "alias"
+    static let nodeup: Atom = "nodeup"
+    static let nodedown: Atom = "nodedown"
 }
