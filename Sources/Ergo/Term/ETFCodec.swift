@@ -40,21 +40,33 @@ public final class ETFCodec {
     /// Decodes one term; the whole input must be that term. Large binaries in
     /// the result share `bytes`.
     public func decode(_ bytes: [UInt8]) throws(TermError) -> Term {
-        let (term, _) = try decode(bytes, from: 0, prefix: false)
+        let (term, _) = try decode(bytes, from: 0, prefix: false,
+                                   versionByte: decodeOptions.expectsVersionByte, atomCache: decodeOptions.atomCache)
         return term
     }
 
     /// Decodes the term that starts at `offset`; returns it and the offset
     /// just past it (for streams of terms, like a distribution message).
     public func decodePrefix(_ bytes: [UInt8], from offset: Int = 0) throws(TermError) -> (term: Term, end: Int) {
-        try decode(bytes, from: offset, prefix: true)
+        try decode(bytes, from: offset, prefix: true,
+                   versionByte: decodeOptions.expectsVersionByte, atomCache: decodeOptions.atomCache)
     }
 
-    private func decode(_ bytes: [UInt8], from offset: Int, prefix: Bool) throws(TermError) -> (Term, Int) {
+    /// Decodes one term of a distribution message, whose ATOM_CACHE_REFs
+    /// name `atomCache` (the message's own atom table, which changes from
+    /// packet to packet). `prefix`: more terms may follow.
+    func decodeDistribution(_ bytes: [UInt8], from offset: Int, versionByte: Bool, atomCache: [Atom],
+                            prefix: Bool) throws(TermError) -> (term: Term, end: Int) {
+        try decode(bytes, from: offset, prefix: prefix, versionByte: versionByte, atomCache: atomCache)
+    }
+
+    private func decode(_ bytes: [UInt8], from offset: Int, prefix: Bool, versionByte: Bool,
+                        atomCache: [Atom]) throws(TermError) -> (Term, Int) {
         precondition(offset >= 0 && offset <= bytes.count, "offset out of range")
         var flags: UInt32 = 0
-        if !decodeOptions.expectsVersionByte { flags |= UInt32(ERGO_ETF_DECODE_NO_VERSION) }
+        if !versionByte { flags |= UInt32(ERGO_ETF_DECODE_NO_VERSION) }
         if prefix { flags |= UInt32(ERGO_ETF_DECODE_PREFIX) }
+        tape.pointee.limits.atom_cache_refs = UInt32(clamping: atomCache.count)
         var used = 0
         let status: Int32 = bytes.withUnsafeBufferPointer { all in
             ergo_etf_decode(tape, all.baseAddress.map { $0 + offset }, all.count - offset, flags, &used)
@@ -70,7 +82,7 @@ public final class ETFCodec {
             var reader = TapeReader(
                 nodes: UnsafeBufferPointer(start: tape.pointee.nodes, count: tape.pointee.count),
                 data: buf.baseAddress! + base, base: base, storage: storage,
-                atomCache: decodeOptions.atomCache, memo: atomMemo)
+                atomCache: atomCache, memo: atomMemo)
             defer { atomMemo = reader.memo }
             return try reader.readTerm()
         }

@@ -4,6 +4,11 @@ import CErgoCore
 /// buffer, so the caller checks `buffer.pointee.error` once at the end.
 struct TermWriter {
     let buffer: UnsafeMutablePointer<ergo_etf_buf>
+    /// The distribution atom table of the message being written: atoms that
+    /// fit in it go out as ATOM_CACHE_REF (nil: every atom is written whole).
+    /// Only atoms written as terms are cached, not the node names inside
+    /// pids, ports and references (the C encoders write those).
+    var atomTable: UnsafeMutablePointer<ergo_dist_tx_atoms>? = nil
 
     func write(_ term: Term) {
         switch term {
@@ -79,6 +84,15 @@ struct TermWriter {
 
     private func atom(_ a: Atom) {
         let e = AtomTable.shared.entry(a.index)
+        // Atom text is immortal, so the table may point at it until the
+        // header is written.
+        if let atomTable, e.pointee.etfCount > 0 {
+            let i = ergo_dist_tx_atoms_add(atomTable, e.pointee.utf8, e.pointee.count)
+            if i >= 0 {
+                ergo_etf_encode_atom_cache_ref(buffer, UInt8(i))
+                return
+            }
+        }
         if e.pointee.etfCount > 0 {
             ergo_etf_encode_raw(buffer, e.pointee.etf, e.pointee.etfCount)
         } else {
