@@ -180,7 +180,10 @@ public struct Handshake: Sendable {
             peerCreation = creation
             // An old 'n' carries only the low flag word; every flag we
             // require lives there, and the complement brings the rest.
-            let missing = peerFlags.missing(identity.required)
+            // A version-5-only peer (old 'n' without HANDSHAKE_23) is
+            // refused whatever else it claims.
+            var missing = peerFlags.missing(identity.required)
+            if old && !flags.contains(.handshake23) { missing.insert(.handshake23) }
             guard missing.isEmpty else {
                 return fail(.missingFlags(peer: name, missing), send: [HandshakeMessage.status(ERGO_DIST_STATUS_NOT_ALLOWED)])
             }
