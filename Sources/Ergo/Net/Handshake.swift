@@ -84,7 +84,8 @@ public struct Handshake: Sendable {
     }
 
     /// A peer dialled us. `decide` is asked once the peer's name and flags
-    /// are known (see ``AcceptDecision`` and
+    /// are known (for an old 'n' send_name, only its low flag word; see
+    /// ``AcceptDecision`` and
     /// ``AcceptDecision/simultaneousConnect(ourName:peerName:)``).
     public static func acceptor(_ identity: HandshakeIdentity,
                                 challenge: UInt32 = .random(in: .min ... .max),
@@ -109,9 +110,18 @@ public struct Handshake: Sendable {
         }
     }
 
-    /// Feeds one packet body (without its 2-byte length).
+    /// Feeds one packet body (without its 2-byte length). Never throws:
+    /// bad input ends the handshake with ``HandshakeStep/failed(_:send:)``,
+    /// and so does any packet after the end.
     public mutating func receive(_ body: [UInt8]) -> HandshakeStep {
-        if state == .idle { _ = start() }
+        if state == .idle {
+            // An acceptor may skip start() (it sends nothing first); an
+            // initiator that did never sent its name.
+            guard role == .acceptor else {
+                return fail(.unexpected(peer: peerName, tag: body.first ?? 0, expected: "nothing before start()"))
+            }
+            state = .awaitName
+        }
         guard state != .done else { return .failed(.finished, send: []) }
         let expectsChallenge = role == .initiator && state == .awaitChallenge
         switch HandshakeMessage.parse(body, challenge: expectsChallenge) {

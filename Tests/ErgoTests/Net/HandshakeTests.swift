@@ -247,6 +247,19 @@ extension HandshakeStep {
         #expect(initiator.receive(challenge).error != nil)
     }
 
+    @Test func initiatorMustStartFirst() {
+        var initiator = Handshake.initiator(Self.a, peer: "beta@host")
+        #expect(initiator.receive(Array("sok".utf8)).error
+                == .unexpected(peer: "beta@host", tag: UInt8(ascii: "s"), expected: "nothing before start()"))
+        var acceptor = Handshake.acceptor(Self.b)  // no start(): fine for an acceptor
+        guard case .send(let out) = acceptor.receive(HandshakeMessage.name(flags: .advertised, creation: 1,
+                                                                            name: "alpha@host")) else {
+            Issue.record("acceptor did not answer")
+            return
+        }
+        #expect(out.first == Array("sok".utf8))
+    }
+
     /// Garbage in any state ends the handshake with an error, never a crash.
     @Test func garbageNeverCrashes() {
         var rng = SystemRandomNumberGenerator()
