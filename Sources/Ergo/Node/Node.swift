@@ -38,6 +38,7 @@ public final class Node: Sendable {
         var stopped = false
         var emptyWaiters: [@Sendable () -> Void] = []
         var stopHooks: [@Sendable () async -> Void] = []
+        var afterStopHooks: [@Sendable () -> Void] = []
         var stoppedWaiters: [CheckedContinuation<Void, Never>] = []
     }
     /// Per-node state of the layers above the core (the application
@@ -287,6 +288,7 @@ public final class Node: Sendable {
             clean = false
             _ = await waitUntilEmpty(timeout: timeout)
         }
+        for hook in lifecycle.withLock({ $0.afterStopHooks }).reversed() { hook() }
         timers.shutdown()
         let scheduler = self.scheduler
         // The schedulers' threads cannot be joined from one of them.
@@ -323,6 +325,12 @@ public final class Node: Sendable {
     /// Hooks run one after another, the last added first.
     func addStopHook(_ hook: @escaping @Sendable () async -> Void) {
         lifecycle.withLock { $0.stopHooks.append(hook) }
+    }
+
+    /// Runs `hook` in `stop()` once every process has exited (the network
+    /// closes there, so processes can still talk while they stop).
+    func addAfterStopHook(_ hook: @escaping @Sendable () -> Void) {
+        lifecycle.withLock { $0.afterStopHooks.append(hook) }
     }
 
     /// The node's one instance of a service type, made by `create` on first use.
