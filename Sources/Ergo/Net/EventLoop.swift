@@ -138,12 +138,17 @@ public final class EventLoop: @unchecked Sendable {
         self.logger = logger
         backendName = String(cString: ergo_loop_backend_name(out))
         BackendLog.report(backendName, logger)
-        let pointer = LoopPointer(loop: out)
+        let pointer = LoopPointer(loop: out, core: core, context: context)
         thread = OSThread.start {
             let rc = ergo_loop_run(pointer.loop)
             if rc != 0 { logger.error("event loop failed", metadata: ["error": "\(LoopError(code: rc))"]) }
+            // Shut down from its own thread: the teardown is this thread's.
+            if core.tearDownOnExit {
+                ergo_loop_destroy(pointer.loop)
+                pointer.core.finish()
+                pointer.context.release()
+            }
         }
-        core.thread = thread
     }
 
     deinit { shutdown() }
@@ -151,14 +156,21 @@ public final class EventLoop: @unchecked Sendable {
     /// Stops the loop thread, closes every socket and releases the loop.
     /// Connections still open get `onClose(.closed)` and pending connects
     /// fail with `.closed`, on the calling thread, after the loop thread
-    /// ended. Not from a handler (the loop thread would wait for itself).
+    /// ended. From a handler (or when the last reference goes away on the
+    /// loop thread) it returns at once, and the loop thread does all that
+    /// once the handler has returned.
     public func shutdown() {
         let first = state.withLock { done -> Bool in
             defer { done = true }
             return !done
         }
         guard first else { return }
-        precondition(!isLoopThread, "EventLoop.shutdown() from the loop's own thread")
+        if isLoopThread {
+            core.tearDownOnExit = true  // read by this same thread after run returns
+            ergo_loop_stop(loop)
+            pthread_detach(thread)
+            return
+        }
         ergo_loop_stop(loop)
         pthread_join(thread, nil)
         ergo_loop_destroy(loop)
@@ -338,10 +350,12 @@ public final class EventLoop: @unchecked Sendable {
     }
 }
 
-/// The loop pointer handed to the loop thread (used there only by
-/// `ergo_loop_run`, which is made for it).
+/// What the loop thread needs: the loop for `ergo_loop_run`, and what it
+/// releases when it tears the loop down itself.
 private struct LoopPointer: @unchecked Sendable {
     let loop: OpaquePointer
+    let core: LoopCore
+    let context: Unmanaged<LoopCore>
 }
 
 private struct PendingConnect {
@@ -366,8 +380,8 @@ private final class LoopCore: @unchecked Sendable {
     }
 
     let tables = Locked(Tables())
-    /// Set once after the thread started; read on the loop thread only.
-    var thread = pthread_t()
+    /// Set and read on the loop thread only (shutdown from a handler).
+    var tearDownOnExit = false
 
     static func of(_ ctx: UnsafeMutableRawPointer?) -> LoopCore {
         Unmanaged<LoopCore>.fromOpaque(ctx!).takeUnretainedValue()

@@ -181,6 +181,63 @@ enum TestBackend: String, CaseIterable, Sendable {
         loop.shutdown()  // twice is fine
     }
 
+    @Test(arguments: TestBackend.allCases)
+    func ticksAndASilentPeer(backend: TestBackend) async throws {
+        let loop = try backend.loop()
+        defer { loop.shutdown() }
+        // The accepting side reads in packet4 and never writes.
+        let ticksSeen = Recorder<Int>(0)
+        let (_, port) = try loop.listen(port: 0) { conn, _ in
+            try? loop.setFraming(conn, .packet4)
+            return ConnectionHandler(onPacket: { _, _ in ticksSeen.update { $0 += 1 } })
+        }
+        let closed = Recorder<[LoopError?]>([])
+        let conn = try await loop.connect(host: "127.0.0.1", port: port, handler: ConnectionHandler(
+            onPacket: { _, _ in }, onClose: { _, e in closed.update { $0.append(e) } }))
+        try loop.setFraming(conn, .packet4)
+        try loop.setTick(conn, interval: .milliseconds(25))
+        // Nothing is read for 4 intervals: the connection is dropped.
+        await closed.wait { $0.count == 1 }
+        #expect(closed.value == [.tickTimeout])
+        #expect(ticksSeen.value == 0)  // ticks are not delivered as packets
+    }
+
+    @Test func writableAfterBusy() async throws {
+        var options = EventLoop.Options(backend: .epoll)
+        options.maxSendQueue = 256 * 1024
+        let loop = try EventLoop(options: options)
+        defer { loop.shutdown() }
+        // The accepting side reads and drops what it gets.
+        let reader = Recorder<ConnectionID?>(nil)
+        let (_, port) = try loop.listen(port: 0) { conn, _ in
+            reader.update { $0 = conn }
+            return ConnectionHandler(onPacket: { _, _ in })
+        }
+        let writable = Recorder<Int>(0)
+        let conn = try await loop.connect(host: "127.0.0.1", port: port, handler: ConnectionHandler(
+            onPacket: { _, _ in }, onWritable: { _ in writable.update { $0 += 1 } }))
+        await reader.wait { $0 != nil }
+        // A burst faster than the socket drains meets .busy; once the queue
+        // is down to half, onWritable says to send again.
+        let chunk = [UInt8](repeating: 2, count: 64 * 1024)
+        #expect(Self.fillUntilBusy(loop, conn, chunk))
+        await writable.wait { $0 >= 1 }
+        #expect(writable.value >= 1)
+        try loop.send(conn, chunk)
+    }
+
+    @Test func shutdownFromAHandler() async throws {
+        let loop = try EventLoop(backend: .epoll)
+        let done = Recorder<Bool>(false)
+        try loop.execute {
+            loop.shutdown()  // returns at once; the loop thread tears down after this job
+            done.update { $0 = true }
+        }
+        await done.wait { $0 }
+        #expect(done.value)
+        loop.shutdown()  // already shut down: nothing to do
+    }
+
     @Test func environmentBackendIsTheDefault() throws {
         let loop = try EventLoop()
         defer { loop.shutdown() }
