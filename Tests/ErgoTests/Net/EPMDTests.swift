@@ -82,6 +82,27 @@ private func eventually(timeout: Duration = .seconds(10), _ check: () async thro
         #expect(server.registered.map(\.name) == ["beta"])
     }
 
+    @Test func versionFiveClientsGetTheShortAnswer() async throws {
+        let loop = try EventLoop()
+        defer { loop.shutdown() }
+        let server = try EPMDServer(loop: loop, port: 0)
+        defer { server.stop() }
+        // A pre-OTP-23 node: versions 5..5, answered with ALIVE2_RESP (121)
+        // and a 16-bit creation in 1...3, as old epmd gave.
+        let request = try EPMDWire.alive2Request(EPMDNodeInfo(name: "old", port: 5005, highestVersion: 5, lowestVersion: 5))
+        let answer = Recorder<[UInt8]>([])
+        let conn = try await loop.connect(host: "127.0.0.1", port: server.port, handler: ConnectionHandler(
+            onPacket: { _, bytes in answer.update { $0.append(contentsOf: bytes) } }))
+        try loop.send(conn, request)
+        await answer.wait { $0.count >= 4 }
+        #expect(answer.value.first == 121)
+        let parsed = try #require(try EPMDWire.parseAlive2(answer.value))
+        #expect(parsed.result == 0)
+        #expect((1...3).contains(parsed.creation))
+        #expect(server.registered.map(\.name) == ["old"])
+        try loop.close(conn)
+    }
+
     @Test func erlangNodesRegisterListAndPingThroughOurEPMD() async throws {
         _ = try erlangOrSkip()
         let loop = try EventLoop()
