@@ -8,6 +8,8 @@ public struct EPMDClient: Sendable {
     public let port: Int
     /// How long a connection to EPMD may take.
     public var connectTimeout: Duration = .seconds(5)
+    /// How long a whole exchange (connect, request, answer) may take.
+    public var answerTimeout: Duration = .seconds(10)
 
     public init(loop: EventLoop, port: Int = EPMDClient.defaultPort) {
         self.loop = loop
@@ -98,9 +100,33 @@ public struct EPMDClient: Sendable {
                     }
                     state.withLock { $0.finish(done) }
                 })
+            // Give up on an EPMD that accepts and never answers.
+            let timer = try? loop.timer(after: answerTimeout) {
+                let conn = state.withLock { s -> ConnectionID? in
+                    guard s.continuation != nil else { return nil }
+                    s.finish(.failure(.timedOut))
+                    return s.conn
+                }
+                if let conn { try? loop.close(conn) }
+            }
+            let cancelTimer: @Sendable () -> Void = { if let timer { loop.cancel(timer) } }
+            let finished = state.withLock { s -> Bool in
+                if s.continuation == nil { return true }
+                s.onFinish = cancelTimer
+                return false
+            }
+            if finished { cancelTimer() }
             loop.connect(host: host, port: epmdPort, timeout: connectTimeout, handler: handler) { connected in
                 switch connected {
                 case .success(let conn):
+                    let late = state.withLock { s -> Bool in
+                        s.conn = conn
+                        return s.continuation == nil
+                    }
+                    if late {  // timed out meanwhile
+                        try? loop.close(conn)
+                        return
+                    }
                     do throws(LoopError) {
                         try loop.send(conn, request)
                     } catch {
@@ -119,10 +145,14 @@ public struct EPMDClient: Sendable {
 private struct ExchangeState<T: Sendable> {
     var continuation: CheckedContinuation<Result<(T, ConnectionID), EPMDError>, Never>?
     var buffer: [UInt8] = []
+    var conn: ConnectionID?
+    var onFinish: (@Sendable () -> Void)?
 
     mutating func finish(_ result: Result<(T, ConnectionID), EPMDError>) {
         continuation?.resume(returning: result)
         continuation = nil
+        onFinish?()
+        onFinish = nil
     }
 }
 

@@ -42,6 +42,8 @@ public enum EPMDError: Error, Sendable, Hashable, CustomStringConvertible {
     case registrationRefused(name: String, result: Int)
     /// EPMD closed the connection before a whole answer.
     case closed
+    /// EPMD did not answer in time (`EPMDClient.answerTimeout`).
+    case timedOut
     /// Bytes that are not an EPMD answer (`ergo_dist_strerror`'s name).
     case malformed(String)
     /// A name EPMD cannot carry (empty or over 255 bytes, as for `erl`).
@@ -52,6 +54,7 @@ public enum EPMDError: Error, Sendable, Hashable, CustomStringConvertible {
         case .unreachable(let host, let port, let e): "EPMD at \(host):\(port) unreachable: \(e)"
         case .registrationRefused(let name, let result): "EPMD refused to register \(name) (result \(result); name in use?)"
         case .closed: "EPMD closed the connection before answering"
+        case .timedOut: "EPMD did not answer in time"
         case .malformed(let what): "malformed EPMD message: \(what)"
         case .badName(let name): "bad node name for EPMD: \(name)"
         }

@@ -52,6 +52,17 @@ private func eventually(timeout: Duration = .seconds(10), _ check: () async thro
         await #expect(throws: EPMDError.badName("")) { try await client.lookup(name: "") }
     }
 
+    @Test func silentEPMDTimesOut() async throws {
+        let loop = try EventLoop()
+        defer { loop.shutdown() }
+        // Accepts and never answers.
+        let (_, port) = try loop.listen(host: "127.0.0.1", port: 0) { _, _ in ConnectionHandler(onPacket: { _, _ in }) }
+        var client = EPMDClient(loop: loop, port: port)
+        client.answerTimeout = .milliseconds(200)
+        await #expect(throws: EPMDError.timedOut) { try await client.lookup(name: "nobody") }
+        await #expect(throws: EPMDError.timedOut) { try await client.register(name: "nobody", port: 1) }
+    }
+
     @Test func portComesFromTheEnvironmentAsForErl() {
         // ERL_EPMD_PORT is not set by the test runner; the default is 4369
         // unless the environment says otherwise.
