@@ -1,5 +1,11 @@
 import CErgoCore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// An error of the event loop: an `ERGO_LOOP_E_*` code or a negated errno
 /// from a system call, as `ergo_loop.h` returns them. The only place Swift
 /// turns loop codes into errors.
@@ -34,9 +40,3 @@ public struct LoopError: Error, Hashable, Sendable, CustomStringConvertible {
         if rc < 0 { throw LoopError(code: rc) }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
