@@ -107,6 +107,7 @@ static slot *slot_alloc(ergo_loop *loop, slot_state st, int fd)
     s->report_close = s->report_connect = s->cancel_sent = false;
     s->closing_listed = false;
     s->send_busy = false;
+    s->close_drained = false;
     s->recv_armed = false;
     s->want_out = false;
     s->ops = 0;
@@ -374,6 +375,14 @@ uint32_t loop_out_gather(ergo_loop *loop, slot *s)
     return k;
 }
 
+static bool queue_empty(slot *s)
+{
+    pthread_mutex_lock(&s->lock);
+    bool empty = s->out_bytes == 0;
+    pthread_mutex_unlock(&s->lock);
+    return empty;
+}
+
 void loop_out_sent(ergo_loop *loop, slot *s, size_t n)
 {
     loop->stats.send_calls++;
@@ -409,6 +418,8 @@ void loop_out_sent(ergo_loop *loop, slot *s, size_t n)
     }
     if (writable && loop->cb.on_writable && s->state == SLOT_OPEN)
         loop->cb.on_writable(loop->ctx, loop_slot_id(s));
+    if (s->close_drained && s->state == SLOT_OPEN && queue_empty(s))
+        loop_conn_fail(loop, s, ERGO_LOOP_E_CLOSED);
 }
 
 /* ---- Timers ----------------------------------------------------------------------- */
@@ -687,6 +698,14 @@ static void run_cmd(ergo_loop *loop, cmd *c)
     case CMD_CLOSE:
         if ((s = cmd_slot(loop, c->id, LIVE_CONN | 1u << SLOT_LISTENER)))
             do_close(loop, s);
+        break;
+    case CMD_CLOSE_FLUSHED:
+        if ((s = cmd_slot(loop, c->id, LIVE_CONN))) {
+            if (s->state == SLOT_OPEN && queue_empty(s))
+                do_close(loop, s);
+            else
+                s->close_drained = true;
+        }
         break;
     case CMD_FRAMING:
         if ((s = cmd_slot(loop, c->id, LIVE_CONN)))
@@ -1113,6 +1132,14 @@ int ergo_loop_close(ergo_loop *loop, ergo_loop_id id)
         return ERGO_LOOP_E_ARG;
     int rc = check_id(loop, id, LIVE_CONN | 1u << SLOT_LISTENER);
     return rc < 0 ? rc : submit(loop, CMD_CLOSE, id, 0, 0);
+}
+
+int ergo_loop_close_flushed(ergo_loop *loop, ergo_loop_id conn)
+{
+    if (!loop)
+        return ERGO_LOOP_E_ARG;
+    int rc = check_id(loop, conn, LIVE_CONN);
+    return rc < 0 ? rc : submit(loop, CMD_CLOSE_FLUSHED, conn, 0, 0);
 }
 
 int ergo_loop_set_framing(ergo_loop *loop, ergo_loop_id conn, ergo_loop_framing mode,

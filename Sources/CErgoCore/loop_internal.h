@@ -69,6 +69,7 @@ typedef struct slot {
     bool send_busy;       /* a send is in flight (io_uring) or EAGAIN (epoll) */
     bool recv_armed;
     bool want_out;        /* epoll: EPOLLOUT registered */
+    bool close_drained;   /* ergo_loop_close_flushed: close once the queue is empty */
     uint32_t ops;         /* io_uring operations in flight */
     uint64_t tag;         /* connect tag */
     ergo_loop_id listener;
@@ -91,6 +92,7 @@ typedef enum {
     CMD_LISTEN,
     CMD_CONNECT,
     CMD_CLOSE,
+    CMD_CLOSE_FLUSHED,
     CMD_FRAMING,
     CMD_TICK,
     CMD_TIMER,

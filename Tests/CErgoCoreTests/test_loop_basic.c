@@ -258,6 +258,48 @@ static void test_ipv6(void)
     lt_finish(t);
 }
 
+/* close_flushed: every queued byte reaches the peer, then EOF. */
+static void test_close_flushed(void)
+{
+    lt *t = lt_start(NULL);
+    ergo_loop_id lid;
+    uint16_t port = 0;
+    CHECK_EQ(ergo_loop_listen(t->loop, "127.0.0.1", 0, 4, &lid, &port), 0);
+    int fd = blk_connect(port);
+    CHECK(fd >= 0);
+    LT_WAIT(t, t->naccepted == 1);
+    ergo_loop_id acc = t->accepted[0];
+    enum { N = 1 << 20 };
+    uint8_t *big = malloc(N);
+    CHECK(big != NULL);
+    for (size_t i = 0; i < N; i++)
+        big[i] = (uint8_t)(i * 7);
+    struct iovec iov = {big, N};
+    CHECK_EQ(ergo_loop_send(t->loop, acc, &iov, 1), 0);
+    CHECK_EQ(ergo_loop_close_flushed(t->loop, acc), 0);
+    uint8_t *got = malloc(N);
+    CHECK(got != NULL);
+    CHECK(blk_read_all(fd, got, N));
+    CHECK_MEM(got, big, N);
+    uint8_t extra;
+    CHECK_EQ((int)read(fd, &extra, 1), 0); /* EOF after the last byte */
+    LT_WAIT(t, t->ncloses == 1);
+    CHECK_EQ(t->closes[0].err, ERGO_LOOP_E_CLOSED);
+    CHECK_EQ(ergo_loop_close_flushed(t->loop, acc), ERGO_LOOP_E_STALE);
+    /* With nothing queued it closes at once. */
+    int fd2 = blk_connect(port);
+    CHECK(fd2 >= 0);
+    LT_WAIT(t, t->naccepted == 2);
+    CHECK_EQ(ergo_loop_close_flushed(t->loop, t->accepted[1]), 0);
+    CHECK_EQ((int)read(fd2, &extra, 1), 0);
+    LT_WAIT(t, t->ncloses == 2);
+    close(fd);
+    close(fd2);
+    free(big);
+    free(got);
+    lt_finish(t);
+}
+
 int main(int argc, char **argv)
 {
     lt_setup(argc, argv);
@@ -270,5 +312,6 @@ int main(int argc, char **argv)
     test_backend_choice();
     test_restart();
     test_ipv6();
+    test_close_flushed();
     CHECK_DONE();
 }

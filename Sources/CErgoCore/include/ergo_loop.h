@@ -153,6 +153,13 @@ int ergo_loop_connect(ergo_loop *loop, const char *host, uint16_t port, uint32_t
  * Queued outgoing bytes that were not written are dropped. */
 int ergo_loop_close(ergo_loop *loop, ergo_loop_id id);
 
+/* Close a connection once every byte queued before this call (and any
+ * queued after it) has been written: on_close with ERGO_LOOP_E_CLOSED then.
+ * For a server's last answer before it hangs up (EPMD's PORT2_RESP and
+ * NAMES end with the server closing). Until the queue drains, the
+ * connection still delivers what it reads. */
+int ergo_loop_close_flushed(ergo_loop *loop, ergo_loop_id conn);
+
 /* ---- Sending ------------------------------------------------------------------------- */
 
 /* Copy the bytes into the connection's outgoing queue, all or nothing:
