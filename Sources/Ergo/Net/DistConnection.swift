@@ -1,0 +1,54 @@
+import Logging
+
+/// One TCP connection to another node, from the first byte of the
+/// handshake to its close. Its state is behind one lock: senders encode
+/// and queue under it (so a packet's place on the wire is fixed where its
+/// atom-cache slots are assigned), and the loop thread decodes under it.
+final class DistConnection: @unchecked Sendable {
+    enum Role: Sendable { case initiator, acceptor }
+
+    enum Phase {
+        /// Looking the peer up and dialling (initiator) or waiting for its name (acceptor).
+        case opening
+        /// The handshake runs.
+        case handshaking(Handshake)
+        /// Up: messages flow.
+        case up(DistConnectionCodec)
+        /// Closed or failed; nothing more is sent.
+        case closed
+    }
+
+    struct State {
+        var phase: Phase = .opening
+        var conn: ConnectionID?
+        /// The peer's name: known at once for an initiator, after its
+        /// send_name for an acceptor.
+        var peer: Atom?
+        /// Control messages waiting for the handshake (bounded).
+        var waiting: [DistControl] = []
+        /// Packets the loop refused as busy, in order, sent on `onWritable`.
+        var backlog: [[UInt8]] = []
+        /// Another connection to the same node took over (simultaneous
+        /// connect): this one's end is not a nodedown.
+        var superseded = false
+        /// The handshake finished and `nodeUp` was reported.
+        var announced = false
+    }
+
+    let role: Role
+    let state: Locked<State>
+
+    init(role: Role, peer: Atom?) {
+        self.role = role
+        var s = State()
+        s.peer = peer
+        state = Locked(s)
+    }
+
+    var peer: Atom? { state.withLock { $0.peer } }
+    var conn: ConnectionID? { state.withLock { $0.conn } }
+
+    var isUp: Bool {
+        state.withLock { if case .up = $0.phase { return true } else { return false } }
+    }
+}

@@ -1,0 +1,445 @@
+import CErgoCore
+import Logging
+
+/// How a node joins a cluster (`erl -name/-sname -setcookie`, `net_ticktime`).
+public struct DistributionOptions: Sendable {
+    /// The cookie; nil: the node's own if it has one, else `~/.erlang.cookie`.
+    public var cookie: String?
+    /// Where the node listens for other nodes (nil: every IPv4 address).
+    public var listenHost: String?
+    /// 0: an ephemeral port, registered in EPMD.
+    public var listenPort: Int = 0
+    /// The EPMD port; nil: `ERL_EPMD_PORT`, else 4369.
+    public var epmdPort: Int?
+    /// A hidden node (`erl -hidden`): not in other nodes' `nodes()`.
+    public var hidden = false
+    /// `net_ticktime`: a peer silent for this long is dropped; ticks go out
+    /// every quarter of it.
+    public var tickTime: Duration = .seconds(60)
+    /// `net_setuptime`: how long a connection may take to come up.
+    public var setupTime: Duration = .seconds(7)
+    /// Control messages kept per node while its connection comes up.
+    public var maxWaiting = 100_000
+    public var backend: EventLoop.Backend = .environment
+
+    public init(cookie: String? = nil) { self.cookie = cookie }
+}
+
+/// A node's distribution: the listener, the EPMD registration, one
+/// connection per peer node, and the `RemoteRouter` the node sends through.
+///
+/// A connection is dialled on the first message, link or monitor for a
+/// node (its port from that host's EPMD), or accepted from a peer; the
+/// handshake runs on the loop thread; once up, the connection's packets are
+/// decoded on the loop thread and delivered in order.
+public final class Distribution: RemoteRouter, @unchecked Sendable {
+    public let node: Node
+    public let options: DistributionOptions
+    public let loop: EventLoop
+    /// The port other nodes connect to.
+    public let port: Int
+    let identity: HandshakeIdentity
+    let logger: Logger
+    private let epmdPort: Int
+    private var epmd: EPMDAgent?
+    private var listener: ListenerID?
+    private let table = Locked(Table())
+
+    private struct Table {
+        /// The connection each peer node is reached by (up or coming up).
+        /// The table lock is never held while a connection's is taken.
+        var byName: [Atom: DistConnection] = [:]
+        /// The peers whose connection is up.
+        var up = Set<Atom>()
+        var stopped = false
+    }
+
+    private init(node: Node, options: DistributionOptions, loop: EventLoop, port: Int, identity: HandshakeIdentity,
+                 epmdPort: Int) {
+        self.node = node
+        self.options = options
+        self.loop = loop
+        self.port = port
+        self.identity = identity
+        self.epmdPort = epmdPort
+        var log = node.logger
+        log[metadataKey: "subsystem"] = "dist"
+        logger = log
+    }
+
+    /// Starts listening, registers in EPMD (serving EPMD itself when none
+    /// runs), attaches the router and starts `net_kernel`.
+    static func start(node: Node, options: DistributionOptions) async throws -> Distribution {
+        guard node.name.name.contains("@"), node.name != "nonode@nohost" else {
+            throw DistributionError.notDistributed(node.name)
+        }
+        let cookie = try options.cookie ?? (node.cookie.isEmpty ? Cookie.default().value : node.cookie)
+        let loop = try EventLoop(options: EventLoop.Options(backend: options.backend), logger: node.logger)
+        let identity = HandshakeIdentity(nodeName: node.name.name, cookie: cookie, creation: node.creation,
+                                         flags: DistFlags.advertised(hidden: options.hidden))
+        let epmdPort = options.epmdPort ?? EPMDClient.defaultPort
+        // The listener exists before the distribution object: accept later.
+        let holder = Locked<Distribution?>(nil)
+        let (listener, port) = try loop.listen(host: options.listenHost, port: options.listenPort) { conn, peer in
+            holder.withLock { $0 }?.accepted(conn, from: peer)
+        }
+        let dist = Distribution(node: node, options: options, loop: loop, port: port, identity: identity,
+                                epmdPort: epmdPort)
+        dist.listener = listener
+        holder.withLock { $0 = dist }
+        do {
+            dist.epmd = try await EPMDAgent.start(loop: loop, name: String(node.name.name.split(separator: "@")[0]),
+                                                  nodePort: port, hidden: options.hidden, epmdPort: epmdPort,
+                                                  logger: dist.logger)
+        } catch {
+            loop.shutdown()
+            throw error
+        }
+        node.attach(router: dist)
+        try await node.start(NetKernel(connect: { [weak dist] peer in await dist?.connectAndWait(peer) ?? false },
+                                       disconnect: { [weak dist] peer in dist?.disconnect(peer) ?? false }),
+                             options: SpawnOptions(name: NetKernel.name))
+        dist.logger.info("distribution started", metadata: [
+            "port": "\(port)", "epmd_port": "\(epmdPort)", "event_loop": "\(loop.backendName)",
+            "hidden": "\(options.hidden)",
+        ])
+        return dist
+    }
+
+    /// Closes every connection, the listener and the EPMD registration, and
+    /// stops the loop.
+    func shutdown() {
+        let all = table.withLock { t -> [DistConnection] in
+            t.stopped = true
+            defer { t.byName.removeAll() }
+            return Array(t.byName.values)
+        }
+        for c in all { if let id = c.conn { try? loop.close(id) } }
+        if let listener { try? loop.close(listener) }
+        epmd?.close()
+        loop.shutdown()
+    }
+
+    /// The nodes with a connection up.
+    public var connectedNodes: [Atom] {
+        table.withLock { t in Array(t.up) }
+    }
+
+    // MARK: RemoteRouter
+
+    public func send(_ control: DistControl, to peer: Atom) {
+        guard let c = connection(to: peer) else {
+            node.nodeDown(peer, reason: .atom("noconnection"))
+            return
+        }
+        send(control, on: c)
+    }
+
+    public func connect(to peer: Atom) {
+        _ = connection(to: peer)
+    }
+
+    /// Dials `peer` if needed and waits until its connection is up or failed.
+    func connectAndWait(_ peer: Atom) async -> Bool {
+        if peer == node.name { return true }
+        guard connection(to: peer) != nil else { return false }
+        let deadline = ContinuousClock.now + options.setupTime + .seconds(1)
+        // The outcome is a nodeup or a nodedown; polling the table keeps
+        // this free of the node's subscription machinery.
+        while ContinuousClock.now < deadline {
+            let state = table.withLock { t -> Bool? in
+                guard t.byName[peer] != nil else { return false }
+                return t.up.contains(peer) ? true : nil
+            }
+            if let state { return state }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return false
+    }
+
+    /// Drops the connection to `peer`; true if there was one.
+    func disconnect(_ peer: Atom) -> Bool {
+        guard let c = table.withLock({ $0.byName[peer] }), let id = c.conn else { return false }
+        try? loop.close(id)
+        return true
+    }
+
+    /// The connection to `peer`, dialling one if there is none.
+    private func connection(to peer: Atom) -> DistConnection? {
+        let (c, fresh) = table.withLock { t -> (DistConnection?, Bool) in
+            if t.stopped { return (nil, false) }
+            if let c = t.byName[peer] { return (c, false) }
+            let c = DistConnection(role: .initiator, peer: peer)
+            t.byName[peer] = c
+            return (c, true)
+        }
+        if fresh, let c { dial(c, peer) }
+        return c
+    }
+
+    // MARK: sending
+
+    private func send(_ control: DistControl, on c: DistConnection) {
+        let loop = self.loop
+        let failure: String? = c.state.withLock { s -> String? in
+            switch s.phase {
+            case .up(let codec):
+                do {
+                    let packets = try codec.encode(control)
+                    for packet in packets { Self.enqueue(packet, &s, loop: loop) }
+                    return nil
+                } catch {
+                    return "cannot encode a control message: \(error)"
+                }
+            case .opening, .handshaking:
+                guard s.waiting.count < options.maxWaiting else { return "too many messages wait for the connection" }
+                s.waiting.append(control)
+                return nil
+            case .closed:
+                return nil
+            }
+        }
+        if let failure {
+            logger.warning("message dropped", metadata: ["peer": "\(c.peer.map { "\($0)" } ?? "?")", "why": "\(failure)"])
+        }
+    }
+
+    /// Queues one 4-byte packet behind any backlog (`state` is locked).
+    private static func enqueue(_ packet: [UInt8], _ s: inout DistConnection.State, loop: EventLoop) {
+        guard let id = s.conn else { return }
+        if s.backlog.isEmpty {
+            do {
+                try loop.sendPacket(id, packet)
+                return
+            } catch .busy {
+                // fall through to the backlog
+            } catch {
+                return  // the connection is going; its close reports it
+            }
+        }
+        s.backlog.append(packet)
+    }
+
+    private func writable(_ c: DistConnection) {
+        c.state.withLock { s in
+            guard let id = s.conn else { return }
+            while !s.backlog.isEmpty {
+                do {
+                    try loop.sendPacket(id, s.backlog[0])
+                    s.backlog.removeFirst()
+                } catch {
+                    return
+                }
+            }
+        }
+    }
+
+    // MARK: dialling and accepting
+
+    private func dial(_ c: DistConnection, _ peer: Atom) {
+        let parts = peer.name.split(separator: "@", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else {
+            fail(c, "not a node name: \(peer)")
+            return
+        }
+        let (alive, host) = (parts[0], parts[1])
+        let client = EPMDClient(loop: loop, port: epmdPort)
+        Task.detached { [self] in
+            let info: EPMDNodeInfo?
+            do {
+                info = try await client.lookup(name: alive, host: host)
+            } catch {
+                fail(c, "EPMD on \(host) cannot be asked: \(error)")
+                return
+            }
+            guard let info else {
+                fail(c, "\(alive) is not registered in EPMD on \(host)")
+                return
+            }
+            loop.connect(host: host, port: info.port, timeout: options.setupTime, handler: handler(for: c)) { result in
+                switch result {
+                case .success(let id):
+                    self.opened(c, id)
+                case .failure(let error):
+                    self.fail(c, "cannot connect to \(host):\(info.port): \(error)")
+                }
+            }
+        }
+    }
+
+    /// An initiator's socket is up (loop thread): the handshake begins.
+    private func opened(_ c: DistConnection, _ id: ConnectionID) {
+        c.state.withLock { s in
+            s.conn = id
+            guard let peer = s.peer else { return }
+            var hs = Handshake.initiator(identity, peer: peer.name, stillWanted: { [weak self] name in
+                self?.table.withLock { $0.byName[Atom(name)] === c } ?? false
+            })
+            try? loop.setFraming(id, .packet2, maxPacket: 64 * 1024)
+            for body in hs.start() { send2(id, body) }
+            s.phase = .handshaking(hs)
+        }
+    }
+
+    /// A peer connected to us (loop thread).
+    private func accepted(_ id: ConnectionID, from address: String) -> ConnectionHandler? {
+        if table.withLock({ $0.stopped }) { return nil }
+        let c = DistConnection(role: .acceptor, peer: nil)
+        c.state.withLock { s in
+            s.conn = id
+            let ourName = identity.nodeName
+            s.phase = .handshaking(Handshake.acceptor(identity, decide: { [weak self] name, _ in
+                guard let self else { return .notAllowed }
+                return self.table.withLock { t -> AcceptDecision in
+                    guard let existing = t.byName[Atom(name)] else { return .ok }
+                    if t.up.contains(Atom(name)) { return .alive }
+                    return existing.role == .initiator
+                        ? AcceptDecision.simultaneousConnect(ourName: ourName, peerName: name) : .ok
+                }
+            }))
+        }
+        try? loop.setFraming(id, .packet2, maxPacket: 64 * 1024)
+        logger.debug("connection accepted", metadata: ["from": "\(address)"])
+        return handler(for: c)
+    }
+
+    private func handler(for c: DistConnection) -> ConnectionHandler {
+        ConnectionHandler(
+            onPacket: { [weak self] _, bytes in self?.packet(c, bytes) },
+            onClose: { [weak self] _, error in self?.closed(c, error) },
+            onWritable: { [weak self] _ in self?.writable(c) })
+    }
+
+    /// A handshake packet is a 2-byte length and the body.
+    private func send2(_ id: ConnectionID, _ body: [UInt8]) {
+        try? loop.send(id, [UInt8(truncatingIfNeeded: body.count >> 8), UInt8(truncatingIfNeeded: body.count)] + body)
+    }
+
+    // MARK: receiving (loop thread)
+
+    private func packet(_ c: DistConnection, _ bytes: UnsafeRawBufferPointer) {
+        var deliver: DistControl?
+        var up: (Atom, DistPeer)?
+        var failure: String?
+        c.state.withLock { s in
+            guard let id = s.conn else { return }
+            switch s.phase {
+            case .handshaking(var hs):
+                switch hs.receive(Array(bytes)) {
+                case .send(let bodies):
+                    for body in bodies { send2(id, body) }
+                    s.phase = .handshaking(hs)
+                case .completed(let peer, let bodies):
+                    for body in bodies { send2(id, body) }
+                    try? loop.setFraming(id, .packet4, maxPacket: nil)
+                    try? loop.setTick(id, interval: options.tickTime / 4)
+                    let codec = DistConnectionCodec(peer: peer)
+                    s.phase = .up(codec)
+                    s.peer = Atom(peer.name)
+                    up = (Atom(peer.name), peer)
+                case .failed(let error, let bodies):
+                    for body in bodies { send2(id, body) }
+                    failure = "handshake failed: \(error)"
+                    s.phase = .closed
+                    try? loop.closeAfterFlush(id)
+                }
+            case .up(let codec):
+                do {
+                    deliver = try codec.decode(Array(bytes))
+                } catch {
+                    failure = "bad packet: \(error)"
+                    s.phase = .closed
+                    try? loop.close(id)
+                }
+            case .opening, .closed:
+                break
+            }
+        }
+        if let (name, peer) = up { came(up: c, name, peer) }
+        if let failure {
+            logger.warning("connection dropped", metadata: ["peer": "\(c.peer.map { "\($0)" } ?? "?")", "why": "\(failure)"])
+        }
+        if let deliver, let peer = c.peer { node.deliver(deliver, from: peer) }
+    }
+
+    /// The handshake succeeded: this connection becomes the peer's, takes
+    /// over what waited on a dial it replaced, and the node hears `nodeup`.
+    private func came(up c: DistConnection, _ name: Atom, _ peer: DistPeer) {
+        let replaced = table.withLock { t -> DistConnection? in
+            let old = t.byName[name]
+            t.byName[name] = c
+            t.up.insert(name)
+            return old === c ? nil : old
+        }
+        var waiting: [DistControl] = []
+        if let replaced {
+            replaced.state.withLock { s in
+                s.superseded = !s.announced
+                waiting = s.waiting
+                s.waiting = []
+                if let id = s.conn { try? loop.close(id) }
+                s.phase = .closed
+            }
+            if replaced.state.withLock({ $0.announced }) {
+                node.nodeDown(name, reason: .atom("connection_replaced"))
+            }
+        }
+        c.state.withLock { s in
+            s.announced = true
+            waiting += s.waiting
+            s.waiting = []
+        }
+        logger.info("node up", metadata: ["peer": "\(name)", "hidden": "\(peer.isHidden)"])
+        node.nodeUp(name)
+        for control in waiting { send(control, on: c) }
+    }
+
+    private func closed(_ c: DistConnection, _ error: LoopError?) {
+        let (peer, announced, superseded) = c.state.withLock { s -> (Atom?, Bool, Bool) in
+            s.phase = .closed
+            s.backlog = []
+            return (s.peer, s.announced, s.superseded)
+        }
+        guard let peer else { return }  // an acceptor that never learnt a name
+        let mine = table.withLock { t -> Bool in
+            guard t.byName[peer] === c else { return false }
+            t.byName.removeValue(forKey: peer)
+            t.up.remove(peer)
+            return true
+        }
+        guard mine, !superseded else { return }
+        let why = error.map { "\($0)" } ?? "closed by the peer"
+        if announced {
+            logger.debug("connection closed", metadata: ["peer": "\(peer)", "why": "\(why)"])
+        }
+        node.nodeDown(peer, reason: .atom("noconnection"))
+    }
+
+    /// A dial failed before the handshake finished.
+    private func fail(_ c: DistConnection, _ why: String) {
+        let peer = c.state.withLock { s -> Atom? in
+            s.phase = .closed
+            if let id = s.conn { try? loop.close(id) }
+            return s.peer
+        }
+        guard let peer else { return }
+        let mine = table.withLock { t -> Bool in
+            guard t.byName[peer] === c else { return false }
+            t.byName.removeValue(forKey: peer)
+            return true
+        }
+        logger.notice("cannot connect", metadata: ["peer": "\(peer)", "why": "\(why)"])
+        if mine { node.nodeDown(peer, reason: .atom("noconnection")) }
+    }
+}
+
+public enum DistributionError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The node has no `name@host` name.
+    case notDistributed(Atom)
+
+    public var description: String {
+        switch self {
+        case .notDistributed(let name): return "node \(name) has no name@host name: it cannot be distributed"
+        }
+    }
+}
