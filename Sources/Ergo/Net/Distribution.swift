@@ -20,6 +20,9 @@ public struct DistributionOptions: Sendable {
     public var setupTime: Duration = .seconds(7)
     /// Control messages kept per node while its connection comes up.
     public var maxWaiting = 100_000
+    /// The largest message accepted from a peer (fragments reassembled);
+    /// a larger one drops the connection.
+    public var maxMessageBytes = 512 << 20
     public var backend: EventLoop.Backend = .environment
 
     public init(cookie: String? = nil) { self.cookie = cookie }
@@ -331,9 +334,14 @@ public final class Distribution: RemoteRouter, @unchecked Sendable {
                     s.phase = .handshaking(hs)
                 case .completed(let peer, let bodies):
                     for body in bodies { send2(id, body) }
-                    try? loop.setFraming(id, .packet4, maxPacket: nil)
+                    // ERTS sends a large message as one packet when it does not
+                    // fragment it: the packet limit is the message limit.
+                    try? loop.setFraming(id, .packet4, maxPacket: options.maxMessageBytes + 4096)
                     try? loop.setTick(id, interval: options.tickTime / 4)
-                    let codec = DistConnectionCodec(peer: peer)
+                    var limits = DistConnectionCodec.Limits()
+                    limits.reassemblyBytes = options.maxMessageBytes
+                    limits.messageBytes = options.maxMessageBytes
+                    let codec = DistConnectionCodec(peer: peer, limits: limits)
                     s.phase = .up(codec)
                     s.peer = Atom(peer.name)
                     up = (Atom(peer.name), peer)
