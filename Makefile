@@ -1,7 +1,7 @@
 # Ergo for Swift — the two commands of README.md, and the steps behind them.
 #   make demo   installs what is missing, builds, and runs the demo
 #   make test   installs what is missing and runs every test
-# Other targets: build, c-test, c-test-asan, fuzz, swift-test, bench, bench-compare.
+# Other targets: demo-terms, build, c-test, c-test-asan, fuzz, swift-test, bench, bench-compare.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -13,10 +13,19 @@ JOBS ?= 2
 FUZZ_SECONDS ?= 120
 ONLY ?=
 SHARED ?= $(abspath ../shared)
+DIST_SUITES := ErlangInteropTests|ErlangLinkMonitorTests|ErlangClusterTests|ErlangLargeMessageTests|EventLoopTests|EPMD
 
-.PHONY: demo test deps build c-build c-test c-test-asan fuzz swift-test bench bench-compare clean
+.PHONY: demo demo-terms test deps build c-build c-test c-test-asan fuzz swift-test bench bench-compare clean
 
+# The demo node: demo@127.0.0.1 in the foreground, hosting demo_sup and echo
+# (README, "Talking to the demo node from erl"). Ctrl-C stops it.
+DEMO_NAME ?= demo@127.0.0.1
 demo: deps
+	swift build -c release --product ergo
+	"$$(swift build -c release --show-bin-path)/ergo" node --name $(DEMO_NAME) $(if $(COOKIE),--cookie $(COOKIE))
+
+# The `ergo term` tool at work on terms.
+demo-terms: deps
 	swift build -c release --product ergo
 	./scripts/demo.sh "$$(swift build -c release --show-bin-path)/ergo"
 
@@ -72,6 +81,9 @@ swift-test:
 	swift build --build-tests --sanitize=thread --scratch-path .build-tsan
 	TSAN_OPTIONS=halt_on_error=1 \
 	  swift test --skip-build --sanitize=thread --scratch-path .build-tsan --filter Concurrency
+	# The distribution suites again with the epoll fallback forced.
+	ERGO_EVENT_LOOP=epoll swift test --skip-build --filter "$(DIST_SUITES)"
+
 
 bench:
 	./bench/run.sh $(ONLY)
