@@ -282,6 +282,24 @@ public final class Distribution: RemoteRouter, @unchecked Sendable {
             for body in hs.start() { send2(id, body) }
             s.phase = .handshaking(hs)
         }
+        armSetupTimer(c, id)
+    }
+
+    /// A handshake that has not finished within `setupTime` is dropped
+    /// (`net_setuptime`), so a silent or slow peer holds nothing.
+    private func armSetupTimer(_ c: DistConnection, _ id: ConnectionID) {
+        _ = try? loop.timer(after: options.setupTime) { [weak self] in
+            guard let self else { return }
+            let stuck = c.state.withLock { s -> Bool in
+                if case .handshaking = s.phase { return true }
+                return false
+            }
+            guard stuck else { return }
+            logger.warning("connection dropped", metadata: [
+                "peer": "\(c.peer.map { "\($0)" } ?? "?")", "why": "no handshake within \(options.setupTime)",
+            ])
+            try? loop.close(id)
+        }
     }
 
     /// A peer connected to us (loop thread).
@@ -303,6 +321,7 @@ public final class Distribution: RemoteRouter, @unchecked Sendable {
         }
         try? loop.setFraming(id, .packet2, maxPacket: 64 * 1024)
         logger.debug("connection accepted", metadata: ["from": "\(address)"])
+        armSetupTimer(c, id)
         return handler(for: c)
     }
 

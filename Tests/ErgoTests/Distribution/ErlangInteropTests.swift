@@ -17,13 +17,15 @@ struct Cluster {
     }
 
     /// A distributed Swift node named `<base><tag>@127.0.0.1`.
-    func swiftNode(_ base: String, cookie: String? = nil, applications: [Application] = []) async throws -> Node {
+    func swiftNode(_ base: String, cookie: String? = nil, applications: [Application] = [],
+                   configure: (inout DistributionOptions) -> Void = { _ in }) async throws -> Node {
         var logger = Logger(label: "ergo-test")
         logger.logLevel = ProcessInfo.processInfo.environment["ERGO_TEST_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .critical
         let node = try await Node.start(name: "\(base)\(tag)@127.0.0.1", cookie: cookie ?? self.cookie, schedulers: 2,
                                         logger: logger, applications: applications)
         var options = DistributionOptions(cookie: cookie ?? self.cookie)
         options.epmdPort = epmd.port
+        configure(&options)
         do {
             try await node.startDistribution(options)
         } catch {
