@@ -102,6 +102,7 @@ extension WireSocket {
         while true {
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n == 0 { return true }
+            if n < 0 && errno == EINTR { continue }  // a signal, not an answer
             if n < 0 { return errno == ECONNRESET || errno == EPIPE }
         }
     }

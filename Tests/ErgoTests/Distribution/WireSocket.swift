@@ -61,7 +61,9 @@ final class WireSocket: @unchecked Sendable {
     /// Waits (poll, up to `seconds`) for a connection.
     func accept(seconds: Int = 20) throws -> WireSocket {
         var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&p, 1, Int32(seconds * 1000)) == 1 else { throw Failure(description: "no connection came") }
+        var ready = poll(&p, 1, Int32(seconds * 1000))
+        while ready < 0 && errno == EINTR { ready = poll(&p, 1, Int32(seconds * 1000)) }
+        guard ready == 1 else { throw Failure(description: "no connection came") }
         let c = Glibc.accept(fd, nil, nil)
         guard c >= 0 else { throw Failure(description: "accept: errno \(errno)") }
         return WireSocket(fd: c)
@@ -79,6 +81,7 @@ final class WireSocket: @unchecked Sendable {
         var at = 0
         while at < bytes.count {
             let n = bytes[at...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n < 0 && errno == EINTR { continue }
             guard n > 0 else { throw Failure(description: "send: errno \(errno)") }
             at += n
         }
@@ -91,6 +94,7 @@ final class WireSocket: @unchecked Sendable {
         while at < count {
             let n = out[at...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n == 0 { throw Failure(description: "connection closed by peer") }
+            if n < 0 && errno == EINTR { continue }  // a signal (a child exiting) is not an answer
             guard n > 0 else { throw Failure(description: "recv: errno \(errno) (timeout?)") }
             at += n
         }
@@ -104,6 +108,7 @@ final class WireSocket: @unchecked Sendable {
         while true {
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n == 0 { return out }
+            if n < 0 && errno == EINTR { continue }
             guard n > 0 else { throw Failure(description: "recv: errno \(errno)") }
             out += chunk.prefix(n)
         }
