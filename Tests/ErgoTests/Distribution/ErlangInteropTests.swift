@@ -120,20 +120,26 @@ struct Cluster {
             #expect(try await process.down(ref).reason == .atom("bye"))
             #expect(try await process.exitMessage(from: v) == .atom("bye"))
 
-            // Erlang links to and monitors a Swift process.
+            // Erlang links to and monitors a Swift process. W's link and
+            // monitor reach the child before W's `ready` (one pair, one
+            // order); the child says `armed` once it has read `ready`.
+            let me = process.pid
             let swiftChild = try process.spawn { child in
+                _ = try await child.receive(timeout: nil) { $0 == .atom("ready") ? true : nil }
+                child.send(to: me, .atom("armed"))
                 while try await child.receive() != .atom("stop") {}
                 try child.exit(child.pid, reason: .other(.tuple([.atom("custom"), .int(7)])))
             }
             let watched = try await erl.eval("""
                 Self = self(),
                 W = spawn(fun() -> process_flag(trap_exit, true), link(S), M = erlang:monitor(process, S),
-                                   Self ! ready,
+                                   S ! ready,
                                    receive {'EXIT', S, R1} -> receive {'DOWN', M, process, S, R2} -> Self ! {got, R1, R2} end end
                           end),
-                receive ready -> ok end, W.
+                W.
                 """, ["S": .pid(swiftChild)])
             #expect(watched.tupleElements == nil)
+            try await process.expect(.atom("armed"))
             process.send(to: swiftChild, .atom("stop"))
             let got = try await erl.eval("receive {got, R1, R2} -> {R1, R2} after 5000 -> timeout end.")
             let reason = Term.tuple([.atom("custom"), .int(7)])
