@@ -301,6 +301,7 @@ enum RemoteBench {
         p.arguments = ["erl", "-name", name, "-setcookie", cookie, "-noshell", "-pa", dir, "-eval", eval]
         var env = ProcessInfo.processInfo.environment
         env["ERL_EPMD_PORT"] = String(pair.epmdPort)
+        env["ERL_CRASH_DUMP_SECONDS"] = "0"
         p.environment = env
         p.standardInput = FileHandle.nullDevice
         p.standardOutput = stdout ?? FileHandle.standardError
@@ -352,7 +353,8 @@ enum RemoteBench {
                 if let failed = failedLine("B10", "interop-call-to-erlang", outcome, run: k) { throw Unexpected(failed) }
                 if case .done(let r) = outcome { rates.append(r) }
             }
-            reportRates("B10", "interop-call-to-erlang", "calls/s", rates)
+            emit("# B10 interop-call-to-erlang runs: " + rates.map(format).joined(separator: " "))
+            emit("B10 interop-call-to-erlang \(system) \(format(median(rates))) calls/s")
         } catch let e as Unexpected where e.description.hasPrefix("B10 ") {
             emit(e.description)
         } catch {
@@ -365,7 +367,7 @@ enum RemoteBench {
             defer { pair.node.exit(server, reason: .kill) }
             let out = Pipe()
             let client = try erl(pair, "ergobench_c\(pair.tag)@127.0.0.1", dir,
-                                 eval: "ergo_bench_peer:client('\(pair.node.name)', \(swiftPingName))", stdout: out)
+                                 eval: "ergo_bench_peer:client('ergobench_a\(pair.tag)@127.0.0.1', \(swiftPingName))", stdout: out)
             let text: String = await withCheckedContinuation { c in
                 Thread.detachNewThread {
                     let data = out.fileHandleForReading.readDataToEndOfFile()
@@ -380,7 +382,8 @@ enum RemoteBench {
             guard rates.count == Method.runs else {
                 throw Unexpected("erl client: \(text.split(separator: "\n").joined(separator: "; "))")
             }
-            reportRates("B10", "interop-call-from-erlang", "calls/s", rates)
+            emit("# B10 interop-call-from-erlang runs (timed by the erl client): " + rates.map(format).joined(separator: " "))
+            emit("B10 interop-call-from-erlang \(system) \(format(median(rates))) calls/s")
         } catch {
             emit("B10 interop-call-from-erlang \(system) FAILED \(error)")
         }
