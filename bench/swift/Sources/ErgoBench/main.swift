@@ -7,8 +7,11 @@
 //   --corpus   B8's corpus folder (default: the project's Tests/ErgoTests/Fixtures)
 //   --files    B8's files, without .etf (default: all six)
 //   --list     print the implemented workloads and exit
+//        ergo-bench serve --name NODE --cookie C [--epmd-port P]
+//              node B of the remote workloads (B3 B4 B6 B7 B10 start it
+//              themselves); exits when its standard input closes
 //   --timeout S
-//              B1, B2, B5, B9: a run that takes longer than S seconds
+//              process and remote workloads: a run that takes longer than S seconds
 //              (default 120) prints a FAILED line and ends its workload
 //   --fixed N --op decode|encode
 //              B8 only: exactly N operations per file, untimed, no figures
