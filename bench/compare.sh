@@ -2,7 +2,8 @@
 # Peer figures beside Ergo's: runs the shared anchors for the same workloads
 # (Erlang/OTP for B1..B9, erl_interface "ei" for B8), then prints a summary of
 # ratios as '#' lines: for B8 ergo-c against ei and ergo-swift against Erlang;
-# for B1, B2, B5 and B9 ergo-swift against Erlang (ergo-swift / erlang, and for
+# for B1..B7, B9 and B10 (against Erlang's B3) ergo-swift against Erlang
+# (ergo-swift / erlang, and for
 # B9 spawn-mem erlang / ergo-swift, so that > 1 always means Ergo is better).
 #
 # Usage: bench/compare.sh SHARED_DIR [B<k> ...]   (no workload: all implemented)
@@ -55,6 +56,8 @@ ERL_SEL=""
 for id in $SEL; do
     case $id in B[1-9]) ERL_SEL="$ERL_SEL $id" ;; esac
 done
+# B10 (Swift and erl nodes calling each other) stands beside Erlang's B3.
+if has "$SEL" B10 && ! has "$ERL_SEL" B3; then ERL_SEL="$ERL_SEL B3"; fi
 if [ -n "$ERL_SEL" ]; then
     echo "# erlang anchor: $SHARED/anchors/erlang/run.sh$ERL_SEL"
     # shellcheck disable=SC2086
@@ -107,20 +110,25 @@ if has "$SEL" B8; then
         }'
 fi
 
-# B1, B2, B5, B9: ergo-swift against Erlang, one line per figure.
+# B1..B7, B9, B10: ergo-swift against Erlang, one line per figure (B10
+# against Erlang's B3).
 SUMMARY_IDS=""
-for id in B1 B2 B5 B9; do has "$SEL" "$id" && SUMMARY_IDS="$SUMMARY_IDS $id"; done
+for id in B1 B2 B3 B4 B5 B6 B7 B9 B10; do has "$SEL" "$id" && SUMMARY_IDS="$SUMMARY_IDS $id"; done
 if [ -n "$SUMMARY_IDS" ]; then
     cat "$OURS" "$PEERS" | awk -v ids="$SUMMARY_IDS" '
         BEGIN {
             n = split(ids, want, " ")
             for (i = 1; i <= n; i++) wanted[want[i]] = 1
             # the figures, in order, and whether less is better
-            split("B1 local-call-seq;B2 local-call-par;B5 local-send;B9 spawn;B9 spawn-mem", rows, ";")
+            split("B1 local-call-seq;B2 local-call-par;B3 remote-call-seq;B4 remote-call-par;B5 local-send;" \
+                  "B6 remote-send;B7 remote-1MB MB/s;B7 remote-1MB calls/s;B9 spawn;B9 spawn-mem;" \
+                  "B10 interop-call-to-erlang;B10 interop-call-from-erlang", rows, ";")
             lower["B9 spawn-mem"] = 1
+            ref["B10 interop-call-to-erlang"] = "B3 remote-call-seq"
+            ref["B10 interop-call-from-erlang"] = "B3 remote-call-seq"
         }
-        ($1 in wanted) && ($3 == "ergo-swift" || $3 == "erlang") {
-            key = $1 " " $2
+        (($1 in wanted) || $1 == "B3") && ($3 == "ergo-swift" || $3 == "erlang") {
+            key = ($1 == "B7") ? $1 " " $2 " " $5 : $1 " " $2
             v[key "/" $3] = ($4 == "FAILED") ? "FAILED" : $4
             if ($4 != "FAILED") unit[key] = $5
         }
@@ -132,10 +140,10 @@ if [ -n "$SUMMARY_IDS" ]; then
                 split(key, p, " ")
                 if (!(p[1] in wanted)) continue
                 if (!header) {
-                    print "# B1 B2 B5 B9 summary (medians; ratio > 1: Ergo is better; the goal is >= 2x Erlang)"
+                    print "# summary (medians; ratio > 1: Ergo is better; the goal is >= 2x Erlang; B10 against Erlang'"'"'s B3)"
                     header = 1
                 }
-                ours = cell(key "/ergo-swift"); theirs = cell(key "/erlang")
+                ours = cell(key "/ergo-swift"); theirs = cell(((key in ref) ? ref[key] : key) "/erlang")
                 if (ours == "-" || theirs == "-" || ours == "FAILED" || theirs == "FAILED" || ours + 0 == 0 || theirs + 0 == 0) {
                     r = "-"
                 } else if (key in lower) {
@@ -144,7 +152,8 @@ if [ -n "$SUMMARY_IDS" ]; then
                     r = sprintf("%.2fx", ours / theirs)
                 }
                 how = (key in lower) ? "erlang / ergo-swift, less memory is better" : "ergo-swift / erlang, faster is better"
-                printf "# %-17s ergo-swift %10s  erlang %10s  %-14s ratio %6s (%s)\n", \
+                if (!(key in unit) && (key in ref) && (ref[key] in unit)) unit[key] = unit[ref[key]]
+                printf "# %-28s ergo-swift %10s  erlang %10s  %-14s ratio %6s (%s)\n", \
                     key, ours, theirs, (key in unit) ? unit[key] : "", r, how
             }
         }'

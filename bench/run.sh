@@ -24,9 +24,9 @@ FILES=${ERGO_BENCH_FILES:-}
 JOBS=${JOBS:-2}
 
 # Workloads implemented here, and by which system(s).
-IMPLEMENTED="B0 B1 B2 B5 B8 B9"
+IMPLEMENTED="B0 B1 B2 B3 B4 B5 B6 B7 B8 B9 B10"
 C_WORKLOADS="B0 B8"
-SWIFT_WORKLOADS="B1 B2 B5 B8 B9"
+SWIFT_WORKLOADS="B1 B2 B3 B4 B5 B6 B7 B8 B9 B10"
 
 # The line names of each workload (what a FAILED line names).
 names_of() {
@@ -34,9 +34,14 @@ names_of() {
     B0) echo "loopback-rtt loopback-bw loop-rtt/epoll loop-bw/epoll loop-rtt/io_uring loop-bw/io_uring" ;;
     B1) echo "local-call-seq" ;;
     B2) echo "local-call-par" ;;
+    B3) echo "remote-call-seq" ;;
+    B4) echo "remote-call-par" ;;
     B5) echo "local-send" ;;
+    B6) echo "remote-send" ;;
+    B7) echo "remote-1MB" ;;
     B8) echo "etf-codec" ;;
     B9) echo "spawn spawn-mem" ;;
+    B10) echo "interop-call-to-erlang interop-call-from-erlang" ;;
     *) echo "unknown" ;;
     esac
 }

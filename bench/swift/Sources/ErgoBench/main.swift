@@ -7,8 +7,11 @@
 //   --corpus   B8's corpus folder (default: the project's Tests/ErgoTests/Fixtures)
 //   --files    B8's files, without .etf (default: all six)
 //   --list     print the implemented workloads and exit
+//        ergo-bench serve --name NODE --cookie C [--epmd-port P]
+//              node B of the remote workloads (B3 B4 B6 B7 B10 start it
+//              themselves); exits when its standard input closes
 //   --timeout S
-//              B1, B2, B5, B9: a run that takes longer than S seconds
+//              process and remote workloads: a run that takes longer than S seconds
 //              (default 120) prints a FAILED line and ends its workload
 //   --fixed N --op decode|encode
 //              B8 only: exactly N operations per file, untimed, no figures
@@ -31,9 +34,14 @@ struct Config {
 let workloads: [(id: String, run: (Config) async -> Void)] = [
     ("B1", { _ in await B1LocalCall.runSeq() }),
     ("B2", { _ in await B1LocalCall.runPar() }),
+    ("B3", { _ in await RemoteBench.runB3() }),
+    ("B4", { _ in await RemoteBench.runB4() }),
     ("B5", { _ in await B5LocalSend.run() }),
+    ("B6", { _ in await RemoteBench.runB6() }),
+    ("B7", { _ in await RemoteBench.runB7() }),
     ("B8", { B8Codec.run(corpus: $0.corpus, files: $0.files, fixed: $0.fixed, op: $0.op) }),
     ("B9", { _ in await B9Spawn.run() }),
+    ("B10", { _ in await RemoteBench.runB10() }),
 ]
 
 /// The project root, from this file's place in bench/swift/Sources/ErgoBench.
@@ -46,6 +54,11 @@ func projectRoot(_ file: String = #filePath) -> String {
 func usage() -> Never {
     warn("usage: ergo-bench [--corpus DIR] [--files a,b,...] [--list] [--timeout S] [--fixed N --op decode|encode] [B<k> ...]")
     exit(2)
+}
+
+// Node B of the remote workloads: this program re-executed by itself.
+if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "serve" {
+    await serveMain(Array(CommandLine.arguments.dropFirst(2)))
 }
 
 var config = Config(corpus: projectRoot() + "/Tests/ErgoTests/Fixtures")
@@ -81,6 +94,7 @@ while let arg = args.popFirst() {
 for (id, run) in workloads where selected.isEmpty || selected.contains(id) {
     await run(config)
 }
+await RemoteBench.tearDown()
 for id in selected where !workloads.contains(where: { $0.id == id }) {
     warn("ergo-bench: \(id) is not implemented at the Swift level yet")
 }
