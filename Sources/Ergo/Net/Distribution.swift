@@ -121,6 +121,7 @@ public final class Distribution: RemoteRouter, @unchecked Sendable {
         if let listener { try? loop.close(listener) }
         epmd?.close()
         loop.shutdown()
+        node.detachRouter()
     }
 
     /// The nodes with a connection up.

@@ -14,6 +14,12 @@ extension Node {
         }
     }
 
+    /// Lets go of the router when the network layer shuts down (it breaks
+    /// the cycle of a router that holds its node).
+    func detachRouter() {
+        remote.router.withLock { $0 = nil }
+    }
+
     /// The nodes connected now (Erlang's `nodes()`).
     public var connectedNodes: [Atom] {
         remote.index.withLock { Array($0.connected) }.sorted { $0.description < $1.description }

@@ -289,6 +289,11 @@ public final class Node: Sendable {
             _ = await waitUntilEmpty(timeout: timeout)
         }
         for hook in lifecycle.withLock({ $0.afterStopHooks }).reversed() { hook() }
+        // Hooks capture what they stop; let go of them.
+        lifecycle.withLock { state in
+            state.stopHooks.removeAll()
+            state.afterStopHooks.removeAll()
+        }
         timers.shutdown()
         let scheduler = self.scheduler
         // The schedulers' threads cannot be joined from one of them.
