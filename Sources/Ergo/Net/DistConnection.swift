@@ -28,9 +28,6 @@ final class DistConnection: @unchecked Sendable {
         var waiting: [DistControl] = []
         /// Packets the loop refused as busy, in order, sent on `onWritable`.
         var backlog: [[UInt8]] = []
-        /// Another connection to the same node took over (simultaneous
-        /// connect): this one's end is not a nodedown.
-        var superseded = false
         /// The handshake finished and `nodeUp` was reported.
         var announced = false
     }
@@ -47,8 +44,4 @@ final class DistConnection: @unchecked Sendable {
 
     var peer: Atom? { state.withLock { $0.peer } }
     var conn: ConnectionID? { state.withLock { $0.conn } }
-
-    var isUp: Bool {
-        state.withLock { if case .up = $0.phase { return true } else { return false } }
-    }
 }

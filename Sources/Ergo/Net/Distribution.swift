@@ -402,7 +402,6 @@ public final class Distribution: RemoteRouter, @unchecked Sendable {
         var waiting: [DistControl] = []
         if let replaced {
             replaced.state.withLock { s in
-                s.superseded = !s.announced
                 waiting = s.waiting
                 s.waiting = []
                 if let id = s.conn { try? loop.close(id) }
@@ -423,10 +422,12 @@ public final class Distribution: RemoteRouter, @unchecked Sendable {
     }
 
     private func closed(_ c: DistConnection, _ error: LoopError?) {
-        let (peer, announced, superseded) = c.state.withLock { s -> (Atom?, Bool, Bool) in
+        // A connection another one replaced is no longer the table's: its
+        // end is not a nodedown.
+        let (peer, announced) = c.state.withLock { s -> (Atom?, Bool) in
             s.phase = .closed
             s.backlog = []
-            return (s.peer, s.announced, s.superseded)
+            return (s.peer, s.announced)
         }
         guard let peer else { return }  // an acceptor that never learnt a name
         let mine = table.withLock { t -> Bool in
@@ -435,7 +436,7 @@ public final class Distribution: RemoteRouter, @unchecked Sendable {
             t.up.remove(peer)
             return true
         }
-        guard mine, !superseded else { return }
+        guard mine else { return }
         let why = error.map { "\($0)" } ?? "closed by the peer"
         if announced {
             logger.debug("connection closed", metadata: ["peer": "\(peer)", "why": "\(why)"])
