@@ -102,6 +102,9 @@ public final class Distribution: RemoteRouter, @unchecked Sendable {
         try await node.start(NetKernel(connect: { [weak dist] peer in await dist?.connectAndWait(peer) ?? false },
                                        disconnect: { [weak dist] peer in dist?.disconnect(peer) ?? false }),
                              options: SpawnOptions(name: NetKernel.name))
+        try await node.start(GlobalNameServer(connect: { [weak dist] peer in await dist?.connectAndWait(peer) ?? false },
+                                              disconnect: { [weak dist] peer in dist?.disconnect(peer) ?? false }),
+                             options: SpawnOptions(name: GlobalNameServer.name))
         dist.logger.info("distribution started", metadata: [
             "port": "\(port)", "epmd_port": "\(epmdPort)", "event_loop": "\(loop.backendName)",
             "hidden": "\(options.hidden)",
@@ -344,6 +347,7 @@ public final class Distribution: RemoteRouter, @unchecked Sendable {
         var deliver: DistControl?
         var up: (Atom, DistPeer)?
         var failure: String?
+        var routine = false
         c.state.withLock { s in
             guard let id = s.conn else { return }
             switch s.phase {
@@ -368,6 +372,7 @@ public final class Distribution: RemoteRouter, @unchecked Sendable {
                 case .failed(let error, let bodies):
                     for body in bodies { send2(id, body) }
                     failure = "handshake failed: \(error)"
+                    routine = error.isConnectRace
                     s.phase = .closed
                     try? loop.closeAfterFlush(id)
                 }
@@ -385,7 +390,8 @@ public final class Distribution: RemoteRouter, @unchecked Sendable {
         }
         if let (name, peer) = up { came(up: c, name, peer) }
         if let failure {
-            logger.warning("connection dropped", metadata: ["peer": "\(c.peer.map { "\($0)" } ?? "?")", "why": "\(failure)"])
+            logger.log(level: routine ? .debug : .warning, "connection dropped",
+                       metadata: ["peer": "\(c.peer.map { "\($0)" } ?? "?")", "why": "\(failure)"])
         }
         if let deliver, let peer = c.peer { node.deliver(deliver, from: peer) }
     }
@@ -417,7 +423,7 @@ public final class Distribution: RemoteRouter, @unchecked Sendable {
             s.waiting = []
         }
         logger.info("node up", metadata: ["peer": "\(name)", "hidden": "\(peer.isHidden)"])
-        node.nodeUp(name)
+        node.nodeUp(name, hidden: peer.isHidden || options.hidden)
         for control in waiting { send(control, on: c) }
     }
 

@@ -111,6 +111,17 @@ public enum HandshakeError: Error, Hashable, Sendable, CustomStringConvertible {
     /// A packet after the handshake had finished or failed.
     case finished
 
+    /// The losing side of two nodes connecting at once: status `nok`, or
+    /// `alive` answered `false` because a connection is already up. The
+    /// other connection goes on, so this is routine (OTP logs nothing).
+    public var isConnectRace: Bool {
+        switch self {
+        case .rejected(_, .nok), .abandoned: return true
+        case .refused(_, let status): return status == "nok" || status == "alive"
+        default: return false
+        }
+    }
+
     public var description: String {
         func who(_ p: String?) -> String { p.map { "node \($0)" } ?? "peer" }
         switch self {

@@ -20,16 +20,25 @@ extension Node {
         remote.router.withLock { $0 = nil }
     }
 
-    /// The nodes connected now (Erlang's `nodes()`).
+    /// The nodes connected now, hidden ones included (Erlang's
+    /// `nodes(connected)`).
     public var connectedNodes: [Atom] {
         remote.index.withLock { Array($0.connected) }.sorted { $0.description < $1.description }
     }
 
+    /// The visible nodes connected now (Erlang's `nodes()`).
+    public var visibleNodes: [Atom] {
+        remote.index.withLock { $0.connected.subtracting($0.hidden) }.sorted { $0.description < $1.description }
+    }
+
     /// The router has a connection to `node`: `{nodeup, Node}` goes to the
-    /// `monitorNodes` subscribers.
-    public func nodeUp(_ peer: Atom) {
+    /// `monitorNodes` subscribers, unless the connection is hidden (OTP's
+    /// `net_kernel:monitor_nodes(true)` reports visible nodes only).
+    public func nodeUp(_ peer: Atom, hidden: Bool = false) {
         let subscribers = remote.index.withLock { index -> Set<PID> in
-            index.connected.insert(peer).inserted ? index.nodeSubscribers : []
+            guard index.connected.insert(peer).inserted else { return [] }
+            if hidden { index.hidden.insert(peer) }
+            return hidden ? [] : index.nodeSubscribers
         }
         for pid in subscribers { send(to: pid, .tuple([.atom(.nodeup), .atom(peer)])) }
     }
@@ -43,12 +52,13 @@ extension Node {
     public func nodeDown(_ peer: Atom, reason: Term = .atom("connection_closed")) {
         let (wasConnected, links, out, incoming, watchers, subscribers) = remote.index.withLock { index in
             let wasConnected = index.connected.remove(peer) != nil
+            let wasHidden = index.hidden.remove(peer) != nil
             return (wasConnected,
                     index.links.removeValue(forKey: peer) ?? [],
                     index.monitorsOut.removeValue(forKey: peer) ?? [:],
                     index.monitorsIn.removeValue(forKey: peer) ?? [:],
                     index.nodeMonitors.removeValue(forKey: peer) ?? [:],
-                    wasConnected ? index.nodeSubscribers : [])
+                    wasConnected && !wasHidden ? index.nodeSubscribers : [])
         }
         if wasConnected {
             logger.info("node down", metadata: ["peer": "\(peer)", "reason": "\(TermPrinter.print(reason))"])

@@ -52,6 +52,9 @@ struct RemoteIndex {
     }
 
     var connected = Set<Atom>()
+    /// The connected nodes that are hidden (either side is `-hidden`):
+    /// `monitorNodes` subscribers hear nothing of them, as in OTP.
+    var hidden = Set<Atom>()
     /// Local–remote link pairs, by remote node (active or being unlinked).
     var links: [Atom: Set<LinkPair>] = [:]
     /// Monitors local processes hold on processes of a node.

@@ -17,10 +17,12 @@ struct Cluster {
     }
 
     /// A distributed Swift node named `<base><tag>@127.0.0.1`.
-    func swiftNode(_ base: String, cookie: String? = nil, applications: [Application] = [],
+    func swiftNode(_ base: String, cookie: String? = nil, applications: [Application] = [], logs: LogCapture? = nil,
                    configure: (inout DistributionOptions) -> Void = { _ in }) async throws -> Node {
-        var logger = Logger(label: "ergo-test")
-        logger.logLevel = ProcessInfo.processInfo.environment["ERGO_TEST_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .critical
+        var logger = logs?.logger ?? Logger(label: "ergo-test")
+        if logs == nil {
+            logger.logLevel = ProcessInfo.processInfo.environment["ERGO_TEST_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .critical
+        }
         let node = try await Node.start(name: "\(base)\(tag)@127.0.0.1", cookie: cookie ?? self.cookie, schedulers: 2,
                                         logger: logger, applications: applications)
         var options = DistributionOptions(cookie: cookie ?? self.cookie)

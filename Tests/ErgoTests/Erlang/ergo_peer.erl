@@ -8,7 +8,7 @@
 %% Messages the shell process receives stay in its mailbox for `receive`
 %% expressions in later requests.
 -module(ergo_peer).
--export([start/0]).
+-export([start/0, log/2]).
 
 start() ->
     ok = io:setopts(standard_io, [binary]),
@@ -40,3 +40,11 @@ handle(Line) ->
     catch
         Class:Reason -> {error, {Class, Reason}}
     end.
+
+%% A logger handler that forwards each event to a process as
+%% {ergo_log, Level, Text}, so a test can check what the node logged:
+%%     logger:add_handler(ergo_capture, ergo_peer, #{level => warning, config => #{to => self()}})
+log(#{level := Level} = Event, #{config := #{to := Pid}}) ->
+    Text = unicode:characters_to_binary(logger_formatter:format(Event, #{single_line => true})),
+    Pid ! {ergo_log, Level, Text},
+    ok.
