@@ -164,12 +164,7 @@ public struct SupervisorServer: GenServer {
     private func terminateChild(_ arg: Term, state: inout State, process: ProcessContext) async throws -> Term {
         guard let i = index(of: arg, in: state) else { return .tuple([Self.error, .atom("not_found")]) }
         try await shutdown(state.children[i], process: process)
-        if isSimple || state.children[i].spec.restart == .temporary {
-            state.children.remove(at: i)
-        } else {
-            state.children[i].pid = nil
-            state.children[i].restarting = false
-        }
+        retire(i, in: &state)
         return .atom(.ok)
     }
 
@@ -232,11 +227,7 @@ public struct SupervisorServer: GenServer {
         case .temporary: restart = false
         }
         guard restart else {
-            if isSimple || child.spec.restart == .temporary {
-                state.children.remove(at: i)
-            } else {
-                state.children[i].pid = nil
-            }
+            retire(i, in: &state)
             return .noReply(state)
         }
         process.logger.error("supervisor: child terminated", metadata: [
@@ -255,6 +246,18 @@ public struct SupervisorServer: GenServer {
         }
         try await restartPending(&state, process: process)
         return .noReply(state)
+    }
+
+    /// A child that has stopped and is not to be restarted: a simple or
+    /// temporary one is forgotten, another keeps its spec, not running
+    /// (`restart_child` can start it again).
+    private func retire(_ i: Int, in state: inout State) {
+        if isSimple || state.children[i].spec.restart == .temporary {
+            state.children.remove(at: i)
+        } else {
+            state.children[i].pid = nil
+            state.children[i].restarting = false
+        }
     }
 
     /// Stops the given running children in reverse order and marks them for

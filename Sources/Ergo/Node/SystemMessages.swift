@@ -3,12 +3,9 @@
 struct ExitMessage: Sendable, Hashable {
     var from: PID
     var reason: ExitReason
+}
 
-    init(from: PID, reason: ExitReason) {
-        self.from = from
-        self.reason = reason
-    }
-
+extension ExitMessage {
     /// Nil unless `term` is a 3-tuple `{'EXIT', Pid, Reason}`.
     init?(term: Term) {
         guard case .tuple(let e) = term, e.count == 3, e[0] == .atom(.exitTag), case .pid(let from) = e[1] else {
@@ -27,13 +24,9 @@ struct DownMessage: Sendable, Hashable {
     /// The monitored pid, or `{Name, Node}` for a monitor by name.
     var object: Term
     var reason: ExitReason
+}
 
-    init(ref: Ref, object: Term, reason: ExitReason) {
-        self.ref = ref
-        self.object = object
-        self.reason = reason
-    }
-
+extension DownMessage {
     /// Nil unless `term` is a 5-tuple `{'DOWN', Ref, _, Object, Reason}`
     /// (the type field is not checked).
     init?(term: Term) {
