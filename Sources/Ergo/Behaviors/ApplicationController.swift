@@ -186,12 +186,7 @@ final class ApplicationController: Sendable {
         _ = try? await node.withProcess { process in
             let ref = process.monitor(master)
             node.exit(master, reason: .shutdown)
-            _ = try await process.receive(timeout: nil) { message -> Bool? in
-                guard case .tuple(let e) = message, e.count == 5, e[0] == .atom("DOWN"), e[1] == .ref(ref) else {
-                    return nil
-                }
-                return true
-            }
+            _ = try await process.receiveDown(ref, timeout: nil)
         }
     }
 

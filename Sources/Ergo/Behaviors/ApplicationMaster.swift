@@ -26,9 +26,8 @@ struct ApplicationMaster: GenServer {
 
     func handleInfo(_ message: Term, state: State, process: ProcessContext) async throws -> CastResult<State> {
         // The top supervisor ended: so does the application, with its reason.
-        if case .tuple(let e) = message, e.count == 3, e[0] == .atom("EXIT"), case .pid(let pid) = e[1],
-           pid == state.top {
-            return .stop(ExitReason(e[2]), State(top: nil))
+        if let exit = ExitMessage(term: message), exit.from == state.top {
+            return .stop(exit.reason, State(top: nil))
         }
         return .noReply(state)
     }
@@ -38,12 +37,7 @@ struct ApplicationMaster: GenServer {
     func terminate(_ reason: ExitReason, state: State, process: ProcessContext) async throws {
         if let top = state.top {
             try process.exit(top, reason: .shutdown)
-            _ = try await process.receive(timeout: nil) { message -> Bool? in
-                guard case .tuple(let e) = message, e.count == 3, e[0] == .atom("EXIT"), e[1] == .pid(top) else {
-                    return nil
-                }
-                return true
-            }
+            _ = try await process.receiveExit(from: top, timeout: nil)
         }
         await spec.stop?()
         controller.ended(spec.name, reason: reason, node: process.node)

@@ -95,10 +95,9 @@ struct GenServerLoop<Server: GenServer> {
             if case .tuple(let e) = term, e.count == 2, e[0] == .atom(.genCast) {
                 return step(try await server.handleCast(e[1], state: state, process: process))
             }
-            if case .tuple(let e) = term, e.count == 3, e[0] == .atom(.exitTag),
-               let parent, e[1] == .pid(parent), process.trapExit {
+            if let exit = ExitMessage(term: term), exit.from == parent, process.trapExit {
                 // The parent's exit signal: terminate with its reason (OTP).
-                return .stop(ExitReason(e[2]), state)
+                return .stop(exit.reason, state)
             }
             return step(try await server.handleInfo(term, state: state, process: process))
         case .reply, .down:

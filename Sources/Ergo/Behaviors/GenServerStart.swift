@@ -95,12 +95,7 @@ extension ProcessContext {
     /// twice (OTP 26+ `proc_lib:start_link`).
     private func discardExit(of child: PID) async {
         guard trapExit else { return }
-        _ = try? await receive(timeout: .seconds(5)) { message -> Bool? in
-            guard case .tuple(let e) = message, e.count == 3, e[0] == .atom(.exitTag), e[1] == .pid(child) else {
-                return nil
-            }
-            return true
-        }
+        _ = try? await receiveExit(from: child, timeout: .seconds(5))
     }
 }
 

@@ -164,12 +164,7 @@ public struct SupervisorServer: GenServer {
     private func terminateChild(_ arg: Term, state: inout State, process: ProcessContext) async throws -> Term {
         guard let i = index(of: arg, in: state) else { return .tuple([Self.error, .atom("not_found")]) }
         try await shutdown(state.children[i], process: process)
-        if isSimple || state.children[i].spec.restart == .temporary {
-            state.children.remove(at: i)
-        } else {
-            state.children[i].pid = nil
-            state.children[i].restarting = false
-        }
+        retire(i, in: &state)
         return .atom(.ok)
     }
 
@@ -214,11 +209,11 @@ public struct SupervisorServer: GenServer {
 
     public func handleInfo(_ message: Term, state: State, process: ProcessContext) async throws -> CastResult<State> {
         var state = state
-        guard case .tuple(let e) = message, e.count == 3, e[0] == .atom("EXIT"), case .pid(let pid) = e[1] else {
+        guard let exit = ExitMessage(term: message) else {
             process.logger.notice("supervisor: unexpected message", metadata: ["message_type": "\(message.kindLabel)"])
             return .noReply(state)
         }
-        let reason = ExitReason(e[2])
+        let (pid, reason) = (exit.from, exit.reason)
         // The node stopping counts as the parent's shutdown.
         if pid == process.node.systemPID { return .stop(reason, state) }
         guard let i = state.children.firstIndex(where: { $0.pid == pid }) else {
@@ -232,11 +227,7 @@ public struct SupervisorServer: GenServer {
         case .temporary: restart = false
         }
         guard restart else {
-            if isSimple || child.spec.restart == .temporary {
-                state.children.remove(at: i)
-            } else {
-                state.children[i].pid = nil
-            }
+            retire(i, in: &state)
             return .noReply(state)
         }
         process.logger.error("supervisor: child terminated", metadata: [
@@ -255,6 +246,18 @@ public struct SupervisorServer: GenServer {
         }
         try await restartPending(&state, process: process)
         return .noReply(state)
+    }
+
+    /// A child that has stopped and is not to be restarted: a simple or
+    /// temporary one is forgotten, another keeps its spec, not running
+    /// (`restart_child` can start it again).
+    private func retire(_ i: Int, in state: inout State) {
+        if isSimple || state.children[i].spec.restart == .temporary {
+            state.children.remove(at: i)
+        } else {
+            state.children[i].pid = nil
+            state.children[i].restarting = false
+        }
     }
 
     /// Stops the given running children in reverse order and marks them for
@@ -331,26 +334,19 @@ public struct SupervisorServer: GenServer {
         let ref = process.monitor(pid)
         process.unlink(pid)
         // An 'EXIT' that arrived before the unlink is dropped: the 'DOWN' tells the end.
-        _ = try await process.receive(timeout: .zero) { message -> Bool? in
-            guard case .tuple(let e) = message, e.count == 3, e[0] == .atom("EXIT"), e[1] == .pid(pid) else { return nil }
-            return true
-        }
-        let isDown: (Term) -> Bool? = { message in
-            guard case .tuple(let e) = message, e.count == 5, e[0] == .atom("DOWN"), e[1] == .ref(ref) else { return nil }
-            return true
-        }
+        _ = try await process.receiveExit(from: pid, timeout: .zero)
         switch child.spec.shutdown {
         case .brutalKill:
             try process.exit(pid, reason: .kill)
-            _ = try await process.receive(timeout: nil, matching: isDown)
+            _ = try await process.receiveDown(ref, timeout: nil)
         case .infinity:
             try process.exit(pid, reason: .shutdown)
-            _ = try await process.receive(timeout: nil, matching: isDown)
+            _ = try await process.receiveDown(ref, timeout: nil)
         case .timeout(let limit):
             try process.exit(pid, reason: .shutdown)
-            if try await process.receive(timeout: limit, matching: isDown) == nil {
+            if try await process.receiveDown(ref, timeout: limit) == nil {
                 try process.exit(pid, reason: .kill)
-                _ = try await process.receive(timeout: nil, matching: isDown)
+                _ = try await process.receiveDown(ref, timeout: nil)
             }
         }
     }

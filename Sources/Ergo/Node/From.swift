@@ -131,6 +131,14 @@ public enum CallError: Error, Hashable, Sendable, ExitReasonConvertible, CustomS
     }
 }
 
+extension CallError {
+    /// The server's monitor fired before a reply: `noproc` when it did not
+    /// exist, else `exited` with its reason.
+    init(_ destination: Destination, down reason: ExitReason) {
+        self = reason == .noproc ? .noproc(destination) : .exited(destination, reason)
+    }
+}
+
 extension Destination {
     /// As Erlang names the destination in exit reasons.
     public var term: Term {

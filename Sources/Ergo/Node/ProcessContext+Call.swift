@@ -37,7 +37,7 @@ extension ProcessContext {
             if !demonitored { server.deliver(.demonitor(ref: ref)) }
             return value
         case .down(let reason)?:
-            throw reason == .noproc ? CallError.noproc(destination) : CallError.exited(destination, reason)
+            throw CallError(destination, down: reason)
         case nil:
             server.deliver(.demonitor(ref: ref))
             throw CallError.timeout(destination)
@@ -74,7 +74,7 @@ extension ProcessContext {
             core.demonitorRemote(ref, target: destination, on: peer)
             return value
         case .down(let reason)?:
-            throw reason == .noproc ? CallError.noproc(destination) : CallError.exited(destination, reason)
+            throw CallError(destination, down: reason)
         case nil:
             core.demonitorRemote(ref, target: destination, on: peer)
             throw CallError.timeout(destination)

@@ -202,7 +202,7 @@ final class ProcessCore: @unchecked Sendable {
             return false
         }
         if trapExit {
-            appendSignalMessage(.message(.tuple([.atom(.exitTag), .pid(from), reason.term])))
+            appendSignalMessage(.message(ExitMessage(from: from, reason: reason).term))
             return true
         }
         if reason == .normal {

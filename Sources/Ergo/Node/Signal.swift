@@ -53,7 +53,7 @@ enum Envelope: Sendable {
         case .cast(let request): return .tuple([.atom(.genCast), request])
         case .reply(let ref, let value, _): return .tuple([From.tagTerm(ref), value])
         case .down(let ref, let object, let reason):
-            return .tuple([.atom(.down), .ref(ref), .atom(.process), object, reason.term])
+            return DownMessage(ref: ref, object: object, reason: reason).term
         }
     }
 }
