@@ -13,7 +13,7 @@ JOBS ?= 2
 FUZZ_SECONDS ?= 120
 ONLY ?=
 SHARED ?= $(abspath ../shared)
-DIST_SUITES := BadPeerTests|ErlangInteropTests|ErlangLinkMonitorTests|ErlangClusterTests|ErlangLargeMessageTests|EventLoopTests|EPMD
+DIST_SUITES := BadPeerTests|ErlangInteropTests|ErlangLinkMonitorTests|ErlangClusterTests|ErlangLargeMessageTests|EventLoopTests|EPMD|ErlangGlobalTests
 
 .PHONY: demo demo-terms test deps build c-build c-test c-test-asan fuzz swift-test bench bench-compare clean
 

@@ -57,6 +57,41 @@ import Testing
         #expect(logs.captured.isEmpty, "Swift side logged: \(logs.captured)")
     }
 
+    @Test func aNameRegisteredInSwiftIsFoundAndUsedFromErlang() async throws {
+        let cluster = try Cluster()
+        defer { cluster.epmd.stop() }
+        let logs = LogCapture()
+        let swift = try await cluster.swiftNode("s", logs: logs)
+        defer { Task { await swift.stop() } }
+        let erl = try await cluster.erlang("e")
+        defer { erl.kill() }
+        try await erl.captureLogs()
+        #expect(try await erl.eval("net_adm:ping(\(swift.name)).") == .atom("pong"))
+        #expect(try await erl.eval("global:sync().", timeout: .seconds(20)) == .atom("ok"))
+
+        try await swift.withProcess { p in
+            #expect(try await p.node.registerGlobalName(.atom("swift_probe"), p.pid))
+            #expect(try await erl.eval("global:whereis_name(swift_probe).") == .pid(p.pid))
+            // Taken: neither side may register it again.
+            #expect(try await p.node.registerGlobalName(.atom("swift_probe"), p.pid) == false)
+            #expect(try await erl.eval("global:register_name(swift_probe, self()).") == .atom("no"))
+            // global:send/2 from Erlang reaches the Swift process.
+            let erlPid = try await erl.eval("global:send(swift_probe, {hello, self()}), self().")
+            try await p.expect(.tag("hello", erlPid))
+            // And ours reaches a name Erlang registered.
+            try await erl.eval("yes = global:register_name(erl_probe, self()).")
+            try await p.node.sendGlobal(.atom("erl_probe"), .tag("hi", .pid(p.pid)))
+            #expect(try await erl.eval("receive {hi, P} -> P after 5000 -> timeout end.") == .pid(p.pid))
+            await #expect(throws: GlobalNameError.notRegistered(.atom("nobody"))) {
+                try await p.node.sendGlobal(.atom("nobody"), .atom("x"))
+            }
+            try await p.node.unregisterGlobalName(.atom("swift_probe"))
+            #expect(try await erl.eval("global:whereis_name(swift_probe).") == .atom("undefined"))
+        }
+        try await erl.expectNoErrorReports()
+        #expect(logs.captured.isEmpty, "Swift side logged: \(logs.captured)")
+    }
+
     @Test func threeErlangAndTwoSwiftNodesFormAFullMesh() async throws {
         let cluster = try Cluster()
         defer { cluster.epmd.stop() }
@@ -72,6 +107,8 @@ import Testing
             try await e.eval("ok = net_kernel:monitor_nodes(true).")
         }
         let everyone = [s1.name, s2.name] + erls.map { Atom($0.name) }
+        // A name registered before anyone joins travels with the syncs.
+        let probe = try await e1.eval("yes = global:register_name(mesh_probe, self()), self().")
 
         // Each joins through one other node only; global connects the rest.
         #expect(try await e2.eval("net_adm:ping('\(e1.name)').") == .atom("pong"))
@@ -90,6 +127,7 @@ import Testing
         for s in [s1, s2] { try await s.globalSync(timeout: .seconds(30)) }
         for s in [s1, s2] {
             #expect(Set(try await s.globalKnownNodes()) == Set(everyone.filter { $0 != s.name }))
+            #expect(try await s.globalWhereis(.atom("mesh_probe")).map { Term.pid($0) } == probe)
         }
 
         // A Swift node leaves: every Erlang node and the other Swift node see it.

@@ -26,19 +26,8 @@ enum GlobalLockHolder {
 
     static func run(_ process: ProcessContext, server: PID, peer: Atom, tag: Int, lockId: Term,
                     nodes: [Atom]) async throws {
-        var locked: [Atom] = []
-        var ok = true
-        for node in nodes {
-            if await request(process, node, .tuple([.atom("set_lock"), lockId])) == .atom(.true) {
-                locked.append(node)
-            } else {
-                ok = false
-                break
-            }
-        }
         let me = Term.pid(process.pid)
-        if !ok {
-            await deleteLock(process, lockId, on: locked)
+        guard let locked = await setLock(process, lockId, on: nodes) else {
             process.send(to: server, .tuple([.atom(resultTag), .atom(peer), .int(tag), me, .atom(.false)]))
             return
         }
@@ -56,8 +45,22 @@ enum GlobalLockHolder {
         await deleteLock(process, lockId, on: locked)
     }
 
+    /// Sets `lockId` on `nodes` in order, for the calling process. Returns
+    /// them, or nil, having deleted what it set, when a node refuses.
+    static func setLock(_ process: ProcessContext, _ lockId: Term, on nodes: [Atom]) async -> [Atom]? {
+        var locked: [Atom] = []
+        for node in nodes {
+            guard await request(process, node, .tuple([.atom("set_lock"), lockId])) == .atom(.true) else {
+                await deleteLock(process, lockId, on: locked)
+                return nil
+            }
+            locked.append(node)
+        }
+        return locked
+    }
+
     /// Deletes the lock on `nodes`, the boss (the largest name) last.
-    private static func deleteLock(_ process: ProcessContext, _ lockId: Term, on nodes: [Atom]) async {
+    static func deleteLock(_ process: ProcessContext, _ lockId: Term, on nodes: [Atom]) async {
         guard let boss = nodes.max() else { return }
         for node in nodes where node != boss {
             _ = await request(process, node, .tuple([.atom("del_lock"), lockId]))
@@ -65,7 +68,8 @@ enum GlobalLockHolder {
         _ = await request(process, boss, .tuple([.atom("del_lock"), lockId]))
     }
 
-    private static func request(_ process: ProcessContext, _ node: Atom, _ request: Term) async -> Term? {
+    /// A call to `global_name_server` on `node`; nil if it fails.
+    static func request(_ process: ProcessContext, _ node: Atom, _ request: Term) async -> Term? {
         try? await process.call(.remoteName(GlobalNameServer.name, node: node), request, timeout: .seconds(15))
     }
 }

@@ -227,13 +227,17 @@ extension GlobalState {
     /// `{global, lists:sort([OurLocker, HisLocker])}`, in Erlang's term
     /// order for pids (number, serial, then node name).
     private func lockID(with hisLocker: PID, _ ctx: GlobalContext) -> LockID {
-        let pair = [ctx.process.pid, hisLocker].sorted { a, b in
-            if a.id != b.id { return a.id < b.id }
-            if a.serial != b.serial { return a.serial < b.serial }
-            if a.node != b.node { return a.node < b.node }
-            return a.creation < b.creation
-        }
+        let pair = [ctx.process.pid, hisLocker].sorted(by: Self.erlangOrder)
         return LockID(resource: .atom(GlobalNameServer.globalResource), requester: .list(pair.map { .pid($0) }))
+    }
+
+    /// Erlang's term order between pids, as `lists:sort/1` sees it (OTP 25):
+    /// number, serial, node name, creation.
+    static func erlangOrder(_ a: PID, _ b: PID) -> Bool {
+        if a.id != b.id { return a.id < b.id }
+        if a.serial != b.serial { return a.serial < b.serial }
+        if a.node != b.node { return a.node < b.node }
+        return a.creation < b.creation
     }
 
     private func startHolder(_ node: Atom, _ tag: Int, _ id: LockID, extra: [Atom], _ ctx: GlobalContext) -> GlobalSession.LockPhase {
