@@ -12,6 +12,11 @@ final class DistConnection: @unchecked Sendable {
         case opening
         /// The handshake runs.
         case handshaking(Handshake)
+        /// Our dial lost a simultaneous connect (the peer answered `nok`):
+        /// the peer's own dial brings the connection, and messages keep
+        /// waiting for it (as in OTP, where the loser's pending connection
+        /// is not a failure).
+        case yielded
         /// Up: messages flow.
         case up(DistConnectionCodec)
         /// Closed or failed; nothing more is sent.

@@ -54,7 +54,14 @@ public final class Distribution: RemoteRouter, @unchecked Sendable {
         var byName: [Atom: DistConnection] = [:]
         /// The peers whose connection is up.
         var up = Set<Atom>()
+        /// `connectAndWait` callers, resumed when the peer's connection
+        /// comes up (true) or leaves the table (false).
+        var waiters: [Atom: [CheckedContinuation<Bool, Never>]] = [:]
         var stopped = false
+    }
+
+    private static func resume(_ waiters: [CheckedContinuation<Bool, Never>]?, _ outcome: Bool) {
+        for waiter in waiters ?? [] { waiter.resume(returning: outcome) }
     }
 
     private init(node: Node, options: DistributionOptions, loop: EventLoop, port: Int, identity: HandshakeIdentity,
@@ -115,11 +122,15 @@ public final class Distribution: RemoteRouter, @unchecked Sendable {
     /// Closes every connection, the listener and the EPMD registration, and
     /// stops the loop.
     func shutdown() {
-        let all = table.withLock { t -> [DistConnection] in
+        let (all, waiters) = table.withLock { t -> ([DistConnection], [CheckedContinuation<Bool, Never>]) in
             t.stopped = true
-            defer { t.byName.removeAll() }
-            return Array(t.byName.values)
+            defer {
+                t.byName.removeAll()
+                t.waiters.removeAll()
+            }
+            return (Array(t.byName.values), t.waiters.values.flatMap { $0 })
         }
+        Self.resume(waiters, false)
         for c in all { if let id = c.conn { try? loop.close(id) } }
         if let listener { try? loop.close(listener) }
         epmd?.close()
@@ -150,18 +161,17 @@ public final class Distribution: RemoteRouter, @unchecked Sendable {
     func connectAndWait(_ peer: Atom) async -> Bool {
         if peer == node.name { return true }
         guard connection(to: peer) != nil else { return false }
-        let deadline = ContinuousClock.now + options.setupTime + .seconds(1)
-        // The outcome is a nodeup or a nodedown; polling the table keeps
-        // this free of the node's subscription machinery.
-        while ContinuousClock.now < deadline {
-            let state = table.withLock { t -> Bool? in
-                guard t.byName[peer] != nil else { return false }
-                return t.up.contains(peer) ? true : nil
+        // The dial ends in a nodeup or leaves the table (the setup timer
+        // bounds the handshake): wait for that.
+        return await withCheckedContinuation { waiter in
+            let now = table.withLock { t -> Bool? in
+                if t.up.contains(peer) { return true }
+                if t.byName[peer] == nil || t.stopped { return false }
+                t.waiters[peer, default: []].append(waiter)
+                return nil
             }
-            if let state { return state }
-            try? await Task.sleep(for: .milliseconds(5))
+            if let now { waiter.resume(returning: now) }
         }
-        return false
     }
 
     /// Drops the connection to `peer`; true if there was one.
@@ -198,7 +208,7 @@ public final class Distribution: RemoteRouter, @unchecked Sendable {
                 } catch {
                     return "cannot encode a control message: \(error)"
                 }
-            case .opening, .handshaking:
+            case .opening, .handshaking, .yielded:
                 guard s.waiting.count < options.maxWaiting else { return "too many messages wait for the connection" }
                 s.waiting.append(control)
                 return nil
@@ -306,6 +316,20 @@ public final class Distribution: RemoteRouter, @unchecked Sendable {
         }
     }
 
+    /// Our dial lost a simultaneous connect: the peer's connection to us
+    /// should come up within `setupTime` and take over (`came(up:)`); if it
+    /// does not, the dial has failed after all.
+    private func awaitPeersDial(_ c: DistConnection) {
+        _ = try? loop.timer(after: options.setupTime) { [weak self] in
+            guard let self else { return }
+            let waiting = c.state.withLock { s -> Bool in
+                if case .yielded = s.phase { return true }
+                return false
+            }
+            if waiting { fail(c, "the peer won a simultaneous connect but its connection never came") }
+        }
+    }
+
     /// A peer connected to us (loop thread).
     private func accepted(_ id: ConnectionID, from address: String) -> ConnectionHandler? {
         if table.withLock({ $0.stopped }) { return nil }
@@ -348,6 +372,7 @@ public final class Distribution: RemoteRouter, @unchecked Sendable {
         var up: (Atom, DistPeer)?
         var failure: String?
         var routine = false
+        var yielded = false
         c.state.withLock { s in
             guard let id = s.conn else { return }
             switch s.phase {
@@ -373,7 +398,13 @@ public final class Distribution: RemoteRouter, @unchecked Sendable {
                     for body in bodies { send2(id, body) }
                     failure = "handshake failed: \(error)"
                     routine = error.isConnectRace
-                    s.phase = .closed
+                    if c.role == .initiator, case .refused(_, "nok") = error {
+                        s.phase = .yielded
+                        s.conn = nil
+                        yielded = true
+                    } else {
+                        s.phase = .closed
+                    }
                     try? loop.closeAfterFlush(id)
                 }
             case .up(let codec):
@@ -384,11 +415,12 @@ public final class Distribution: RemoteRouter, @unchecked Sendable {
                     s.phase = .closed
                     try? loop.close(id)
                 }
-            case .opening, .closed:
+            case .opening, .yielded, .closed:
                 break
             }
         }
         if let (name, peer) = up { came(up: c, name, peer) }
+        if yielded { awaitPeersDial(c) }
         if let failure {
             logger.log(level: routine ? .debug : .warning, "connection dropped",
                        metadata: ["peer": "\(c.peer.map { "\($0)" } ?? "?")", "why": "\(failure)"])
@@ -399,12 +431,13 @@ public final class Distribution: RemoteRouter, @unchecked Sendable {
     /// The handshake succeeded: this connection becomes the peer's, takes
     /// over what waited on a dial it replaced, and the node hears `nodeup`.
     private func came(up c: DistConnection, _ name: Atom, _ peer: DistPeer) {
-        let replaced = table.withLock { t -> DistConnection? in
+        let (replaced, waiters) = table.withLock { t -> (DistConnection?, [CheckedContinuation<Bool, Never>]?) in
             let old = t.byName[name]
             t.byName[name] = c
             t.up.insert(name)
-            return old === c ? nil : old
+            return (old === c ? nil : old, t.waiters.removeValue(forKey: name))
         }
+        defer { Self.resume(waiters, true) }
         var waiting: [DistControl] = []
         if let replaced {
             replaced.state.withLock { s in
@@ -430,18 +463,21 @@ public final class Distribution: RemoteRouter, @unchecked Sendable {
     private func closed(_ c: DistConnection, _ error: LoopError?) {
         // A connection another one replaced is no longer the table's: its
         // end is not a nodedown.
-        let (peer, announced) = c.state.withLock { s -> (Atom?, Bool) in
+        let (peer, announced, yielded) = c.state.withLock { s -> (Atom?, Bool, Bool) in
+            if case .yielded = s.phase { return (s.peer, false, true) }
             s.phase = .closed
             s.backlog = []
-            return (s.peer, s.announced)
+            return (s.peer, s.announced, false)
         }
-        guard let peer else { return }  // an acceptor that never learnt a name
-        let mine = table.withLock { t -> Bool in
-            guard t.byName[peer] === c else { return false }
+        // A dial that yielded to the peer's keeps its place in the table.
+        guard let peer, !yielded else { return }  // (or an acceptor that never learnt a name)
+        let (mine, waiters) = table.withLock { t -> (Bool, [CheckedContinuation<Bool, Never>]?) in
+            guard t.byName[peer] === c else { return (false, nil) }
             t.byName.removeValue(forKey: peer)
             t.up.remove(peer)
-            return true
+            return (true, t.waiters.removeValue(forKey: peer))
         }
+        Self.resume(waiters, false)
         guard mine else { return }
         let why = error.map { "\($0)" } ?? "closed by the peer"
         if announced {
@@ -458,11 +494,12 @@ public final class Distribution: RemoteRouter, @unchecked Sendable {
             return s.peer
         }
         guard let peer else { return }
-        let mine = table.withLock { t -> Bool in
-            guard t.byName[peer] === c else { return false }
+        let (mine, waiters) = table.withLock { t -> (Bool, [CheckedContinuation<Bool, Never>]?) in
+            guard t.byName[peer] === c else { return (false, nil) }
             t.byName.removeValue(forKey: peer)
-            return true
+            return (true, t.waiters.removeValue(forKey: peer))
         }
+        Self.resume(waiters, false)
         logger.notice("cannot connect", metadata: ["peer": "\(peer)", "why": "\(why)"])
         if mine { node.nodeDown(peer, reason: .atom("noconnection")) }
     }

@@ -158,6 +158,45 @@ struct Cluster {
 }
 
 @Suite(.serialized) struct ErlangClusterTests {
+    /// `connectAndWait` (net_kernel's `connect` and global's `in_sync` use
+    /// it) answers when the handshake is done, or when the dial fails.
+    /// Two nodes dialling each other at once: one dial loses (status
+    /// `nok`) and yields to the other's; what was sent on it waits for the
+    /// winner, and no `noconnection` fires. Several pairs, so the race
+    /// happens (the losing side logs the `nok` at debug level).
+    @Test func nodesDiallingEachOtherAtOnceLoseNothing() async throws {
+        let cluster = try Cluster()
+        defer { cluster.epmd.stop() }
+        for trial in 0..<6 {
+            let a = try await cluster.swiftNode("a\(trial)_"), b = try await cluster.swiftNode("b\(trial)_")
+            try await a.withProcess { pa in
+                try pa.register("rx")
+                try await b.withProcess { pb in
+                    try pb.register("rx")
+                    let watch = pb.monitor(name: "rx", node: a.name)
+                    try pa.send(to: .remoteName("rx", node: b.name), .atom("to_b"))
+                    try pb.send(to: .remoteName("rx", node: a.name), .atom("to_a"))
+                    try await pb.expect(.atom("to_b"))
+                    #expect(pb.demonitor(watch, flush: true))
+                }
+                try await pa.expect(.atom("to_a"))
+            }
+            await a.stop()
+            await b.stop()
+        }
+    }
+
+    @Test func connectWaitsForTheHandshakeOrItsFailure() async throws {
+        try await Cluster.withPair { cluster, swift, erl throws in
+            let dist = try #require(swift.router as? Distribution)
+            #expect(await dist.connectAndWait(Atom(erl.name)))
+            #expect(swift.connectedNodes.contains(Atom(erl.name)))
+            #expect(await dist.connectAndWait(Atom(erl.name)))
+            #expect(await dist.connectAndWait(Atom("nobody\(cluster.tag)@127.0.0.1")) == false)
+            #expect(try await erl.eval("net_kernel:connect_node('\(swift.name.name)').") == .atom("true"))
+        }
+    }
+
     @Test func aWrongCookieIsRefusedBothWays() async throws {
         let cluster = try Cluster()
         defer { cluster.epmd.stop() }

@@ -46,6 +46,9 @@ extension GlobalState {
             if case .ref(let ref) = e[1] { down(ref) }
         case (.exitTag, 3):
             return  // a lock holder, linked to us, ended
+        case ("lock_set", 4), ("lock_set", 5):
+            // Straight to us as a locker (a peer without a session answers so).
+            cast(message, &ctx)
         case ("init_connect_ack", 4):
             guard case .atom(let node) = e[1] else { return }
             initConnectAck(from: node, myTag: e[2], hisTag: e[3], &ctx)
