@@ -42,6 +42,9 @@ public enum DistControl: Hashable, Sendable {
         case monitor = 19, demonitor = 20, monitorExit = 21, sendSender = 22
         case payloadExit = 24, payloadExit2 = 26, payloadMonitorExit = 28
         case aliasSend = 33, unlinkID = 35, unlinkIDAck = 36
+        // The same with a sequential-trace token (sent while the sender has one).
+        case sendTT = 12, exitTT = 13, regSendTT = 16, exit2TT = 18, sendSenderTT = 23
+        case payloadExitTT = 25, payloadExit2TT = 27, aliasSendTT = 34
     }
 
     /// The node the message is addressed to (the receiving side's node), as
@@ -100,9 +103,10 @@ public enum DistControl: Hashable, Sendable {
     }
 
     /// Reads a control tuple and its payload (nil when the message has none).
-    /// Accepts the old and the `PAYLOAD_` forms of exits; rejects the trace
-    /// token (`_TT`) forms, spawn requests and the old `UNLINK`, which this
-    /// node never asks for.
+    /// Accepts the old and the `PAYLOAD_` forms of exits, and the trace
+    /// token (`_TT`) forms, whose token is dropped (sequential tracing is not
+    /// implemented: the message is delivered as without one). Rejects spawn
+    /// requests and the old `UNLINK`, which this node never asks for.
     public init(controlTuple control: Term, payload: Term?) throws(DistControlError) {
         guard case .tuple(let e) = control, let first = e.first, case .int(let number) = first else {
             throw .malformed(control)
@@ -182,6 +186,31 @@ public enum DistControl: Hashable, Sendable {
         case .groupLeader:
             try arity(3)
             self = .groupLeader(from: try pid(1), to: try pid(2))
+        case .sendTT:
+            try arity(4)
+            self = .send(from: nil, to: try pid(2), message: try body())
+        case .sendSenderTT:
+            try arity(4)
+            self = .send(from: try pid(1), to: try pid(2), message: try body())
+        case .regSendTT:
+            try arity(5)
+            guard case .atom(let name) = e[3] else { throw .malformed(control) }
+            self = .regSend(from: try pid(1), to: name, message: try body())
+        case .aliasSendTT:
+            try arity(4)
+            self = .aliasSend(from: try pid(1), alias: try ref(2), message: try body())
+        case .exitTT:
+            try arity(5)
+            self = .exit(from: try pid(1), to: try pid(2), reason: ExitReason(e[4]))
+        case .payloadExitTT:
+            try arity(4)
+            self = .exit(from: try pid(1), to: try pid(2), reason: ExitReason(try body()))
+        case .exit2TT:
+            try arity(5)
+            self = .exit2(from: try pid(1), to: try pid(2), reason: ExitReason(e[4]))
+        case .payloadExit2TT:
+            try arity(4)
+            self = .exit2(from: try pid(1), to: try pid(2), reason: ExitReason(try body()))
         case .unlink:
             throw .unsupported(number)
         }

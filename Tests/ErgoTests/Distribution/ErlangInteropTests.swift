@@ -73,6 +73,24 @@ struct Cluster {
         }
     }
 
+    /// A sender with a sequential-trace token sends the `_TT` control
+    /// messages; they are delivered as the plain ones.
+    @Test func messagesWithATraceTokenArrive() async throws {
+        try await Cluster.withPair { cluster, swift, erl throws in
+            try await swift.withProcess { p in
+                try p.register("traced")
+                try await erl.eval("""
+                    seq_trace:set_token(label, 17), seq_trace:set_token(send, true),
+                    {traced, '\(swift.name.name)'} ! {by_name, self()},
+                    Pid ! by_pid,
+                    seq_trace:set_token([]), ok.
+                    """, ["Pid": .pid(p.pid)])
+                _ = try await p.expect("by_name") { $0.args("by_name", 1) }
+                try await p.expect(.atom("by_pid"))
+            }
+        }
+    }
+
     @Test func genServerCallsBothWays() async throws {
         try await Cluster.withPair(applications: [DemoApplication.make()]) { cluster, swift, erl throws in
             // Erlang calls the Swift echo server (OTP 25 uses alias tags).

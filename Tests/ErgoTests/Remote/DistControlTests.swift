@@ -84,6 +84,27 @@ import Testing
         }
     }
 
+    /// The trace-token forms read as their plain forms (the token is dropped).
+    @Test func traceTokenFormsReadAsThePlainOnes() throws {
+        let token = Term.tuple([.int(0), .int(17), .int(0), .tuple([.int(0), .int(1)]), .int(1)])
+        let message = Term.atom("hello")
+        let alias = ref
+        let cases: [(Term, Term?, DistControl)] = [
+            (.tuple([.int(12), .atom(""), .pid(b), token]), message, .send(from: nil, to: b, message: message)),
+            (.tuple([.int(23), .pid(a), .pid(b), token]), message, .send(from: a, to: b, message: message)),
+            (.tuple([.int(16), .pid(a), .atom(""), .atom("srv"), token]), message,
+             .regSend(from: a, to: "srv", message: message)),
+            (.tuple([.int(34), .pid(a), .ref(alias), token]), message, .aliasSend(from: a, alias: alias, message: message)),
+            (.tuple([.int(13), .pid(a), .pid(b), token, .atom("boom")]), nil, .exit(from: a, to: b, reason: .other(.atom("boom")))),
+            (.tuple([.int(25), .pid(a), .pid(b), token]), .atom("boom"), .exit(from: a, to: b, reason: .other(.atom("boom")))),
+            (.tuple([.int(18), .pid(a), .pid(b), token, .atom("kill")]), nil, .exit2(from: a, to: b, reason: .kill)),
+            (.tuple([.int(27), .pid(a), .pid(b), token]), .atom("kill"), .exit2(from: a, to: b, reason: .kill)),
+        ]
+        for (tuple, payload, expected) in cases {
+            #expect(try DistControl(controlTuple: tuple, payload: payload) == expected)
+        }
+    }
+
     @Test func rejectsWhatItCannotRead() {
         #expect(throws: DistControlError.unsupported(29)) {
             try DistControl(controlTuple: .tuple([.int(29), .ref(ref), .pid(a)]), payload: nil)
