@@ -70,7 +70,8 @@ fuzz:
 	./fuzz/run.sh build/fuzz $(FUZZ_SECONDS)
 
 # The Swift suite, then again under AddressSanitizer (the Swift code walks the
-# C core's memory), then the concurrency tests under ThreadSanitizer.
+# C core's memory), then the concurrency and distribution tests under
+# ThreadSanitizer.
 # lsan.supp lists leaks of the toolchain's own libraries (XCTest, Foundation).
 swift-test:
 	swift build --build-tests
@@ -80,7 +81,7 @@ swift-test:
 	  swift test --skip-build --sanitize=address --scratch-path .build-asan
 	swift build --build-tests --sanitize=thread --scratch-path .build-tsan
 	TSAN_OPTIONS=halt_on_error=1 \
-	  swift test --skip-build --sanitize=thread --scratch-path .build-tsan --filter Concurrency
+	  swift test --skip-build --sanitize=thread --scratch-path .build-tsan --filter "Concurrency|$(DIST_SUITES)"
 	# The distribution suites again with the epoll fallback forced.
 	ERGO_EVENT_LOOP=epoll swift test --skip-build --filter "$(DIST_SUITES)"
 

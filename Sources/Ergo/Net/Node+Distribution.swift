@@ -12,6 +12,22 @@ extension Node {
         return dist
     }
 
+    /// `net_kernel:connect_node/1`: dials `peer` if need be and waits for
+    /// the handshake; true once connected. False when the node has no
+    /// distribution or the peer cannot be reached.
+    public func connect(_ peer: Atom) async -> Bool {
+        guard let dist = router as? Distribution else { return peer == name }
+        return await dist.connectAndWait(peer)
+    }
+
+    /// `erlang:disconnect_node/1`: drops the connection to `peer` (links
+    /// and monitors over it fire `noconnection`); false if there was none.
+    @discardableResult
+    public func disconnect(_ peer: Atom) -> Bool {
+        guard let dist = router as? Distribution else { return false }
+        return dist.disconnect(peer)
+    }
+
     /// `net_adm:ping/1`: true (pong) when `peer` answers, false (pang)
     /// when it cannot be reached or refuses us.
     public func ping(_ peer: Atom, timeout: Duration = .seconds(8)) async -> Bool {

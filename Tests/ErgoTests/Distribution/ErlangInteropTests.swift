@@ -204,14 +204,21 @@ struct Cluster {
         }
     }
 
-    @Test func connectWaitsForTheHandshakeOrItsFailure() async throws {
+    /// `connect` (also behind net_kernel's `connect` and global's
+    /// `in_sync`) answers when the handshake is done, or when the dial
+    /// fails; `disconnect` drops the connection, and Erlang sees nodedown.
+    @Test func connectWaitsForTheHandshakeOrItsFailureAndDisconnectDrops() async throws {
         try await Cluster.withPair { cluster, swift, erl throws in
-            let dist = try #require(swift.router as? Distribution)
-            #expect(await dist.connectAndWait(Atom(erl.name)))
+            try await erl.eval("ok = net_kernel:monitor_nodes(true).")
+            #expect(await swift.connect(Atom(erl.name)))
             #expect(swift.connectedNodes.contains(Atom(erl.name)))
-            #expect(await dist.connectAndWait(Atom(erl.name)))
-            #expect(await dist.connectAndWait(Atom("nobody\(cluster.tag)@127.0.0.1")) == false)
+            #expect(await swift.connect(Atom(erl.name)))
+            #expect(await swift.connect(Atom("nobody\(cluster.tag)@127.0.0.1")) == false)
             #expect(try await erl.eval("net_kernel:connect_node('\(swift.name.name)').") == .atom("true"))
+            #expect(swift.disconnect(Atom(erl.name)))
+            #expect(try await erl.eval("receive {nodedown, N} when N =:= '\(swift.name.name)' -> ok after 10000 -> timeout end.")
+                    == .atom("ok"))
+            #expect(swift.disconnect(Atom("nobody\(cluster.tag)@127.0.0.1")) == false)
         }
     }
 
