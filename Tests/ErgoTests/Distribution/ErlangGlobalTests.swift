@@ -6,90 +6,89 @@ import Testing
 /// `global_name_server` syncs with theirs, `global:sync()` returns, names
 /// registered in Erlang are seen here, and clusters become a full mesh.
 @Suite(.serialized) struct ErlangGlobalTests {
-    @Test func globalSyncReturnsOnBothSidesAndNamesCross() async throws {
+    /// A Swift node and an Erlang node (monitoring nodes, its logs
+    /// captured) that `prepare` may set up alone, then connected and synced
+    /// by `global` on both sides; after `body`, neither side may have logged
+    /// a warning or an error.
+    static func withSyncedPair(prepare: (ErlangPeer) async throws -> Void = { _ in },
+                               _ body: (Node, ErlangPeer) async throws -> Void) async throws {
         let cluster = try Cluster()
         defer { cluster.epmd.stop() }
         let logs = LogCapture()
         let swift = try await cluster.swiftNode("s", logs: logs)
-        let erl = try await cluster.erlang("e")
-        defer { erl.kill() }
-        try await erl.captureLogs()
-        try await erl.eval("ok = net_kernel:monitor_nodes(true).")
-
-        #expect(try await erl.eval("net_adm:ping(\(swift.name)).") == .atom("pong"))
-        #expect(try await erl.eval("global:sync().", timeout: .seconds(20)) == .atom("ok"))
-        try await swift.globalSync(timeout: .seconds(20))
-        #expect(try await swift.globalKnownNodes() == [Atom(erl.name)])
-        #expect(try await erl.eval("gen_server:call(global_name_server, get_known).") == .list([.atom(swift.name)]))
-
-        // A name registered in Erlang after the sync reaches us through the
-        // registration protocol (a lock on every known node, then `register`).
-        let owner = try await erl.eval("yes = global:register_name(ergo_probe, self()), self().")
-        #expect(try await swift.globalWhereis(.atom("ergo_probe")).map { Term.pid($0) } == owner)
-        #expect(try await swift.globalRegisteredNames() == [.atom("ergo_probe")])
-        // The owner's end removes it here too.
-        try await erl.eval("global:unregister_name(ergo_probe).")
-        #expect(try await swift.globalWhereis(.atom("ergo_probe")) == nil)
-
+        do {
+            let erl = try await cluster.erlang("e")
+            defer { erl.kill() }
+            try await erl.captureLogs()
+            try await erl.eval("ok = net_kernel:monitor_nodes(true).")
+            try await prepare(erl)
+            #expect(try await erl.eval("net_adm:ping(\(swift.name)).") == .atom("pong"))
+            #expect(try await erl.eval("global:sync().", timeout: .seconds(20)) == .atom("ok"))
+            try await swift.globalSync(timeout: .seconds(20))
+            try await body(swift, erl)
+            try await erl.expectNoErrorReports()
+        } catch {
+            await swift.stop()
+            throw error
+        }
         await swift.stop()
-        #expect(try await erl.eval("receive {nodedown, N} when N =:= '\(swift.name.name)' -> ok after 20000 -> timeout end.",
-                                   timeout: .seconds(25)) == .atom("ok"))
-        try await erl.expectNoErrorReports()
         #expect(logs.captured.isEmpty, "Swift side logged: \(logs.captured)")
+    }
+
+    @Test func globalSyncReturnsOnBothSidesAndNamesCross() async throws {
+        try await Self.withSyncedPair { swift, erl in
+            #expect(try await swift.globalKnownNodes() == [Atom(erl.name)])
+            #expect(try await erl.eval("gen_server:call(global_name_server, get_known).") == .list([.atom(swift.name)]))
+
+            // A name registered in Erlang after the sync reaches us through the
+            // registration protocol (a lock on every known node, then `register`).
+            let owner = try await erl.eval("yes = global:register_name(ergo_probe, self()), self().")
+            #expect(try await swift.globalWhereis(.atom("ergo_probe")).map { Term.pid($0) } == owner)
+            #expect(try await swift.globalRegisteredNames() == [.atom("ergo_probe")])
+            // The owner's end removes it here too.
+            try await erl.eval("global:unregister_name(ergo_probe).")
+            #expect(try await swift.globalWhereis(.atom("ergo_probe")) == nil)
+
+            await swift.stop()
+            #expect(try await erl.eval("receive {nodedown, N} when N =:= '\(swift.name.name)' -> ok after 20000 -> timeout end.",
+                                       timeout: .seconds(25)) == .atom("ok"))
+        }
     }
 
     @Test func namesRegisteredBeforeTheConnectionAreExchanged() async throws {
-        let cluster = try Cluster()
-        defer { cluster.epmd.stop() }
-        let logs = LogCapture()
-        let swift = try await cluster.swiftNode("s", logs: logs)
-        defer { Task { await swift.stop() } }
-        let erl = try await cluster.erlang("e")
-        defer { erl.kill() }
-        try await erl.captureLogs()
-        // Registered while alone: the exchange step carries it over.
-        let owner = try await erl.eval("yes = global:register_name(early_name, self()), self().")
-        #expect(try await erl.eval("net_adm:ping(\(swift.name)).") == .atom("pong"))
-        #expect(try await erl.eval("global:sync().", timeout: .seconds(20)) == .atom("ok"))
-        try await swift.globalSync(timeout: .seconds(20))
-        #expect(try await swift.globalWhereis(.atom("early_name")).map { Term.pid($0) } == owner)
-        try await erl.expectNoErrorReports()
-        #expect(logs.captured.isEmpty, "Swift side logged: \(logs.captured)")
+        let owner = Locked<Term?>(nil)
+        try await Self.withSyncedPair(prepare: { erl in
+            // Registered while alone: the exchange step carries it over.
+            let pid = try await erl.eval("yes = global:register_name(early_name, self()), self().")
+            owner.withLock { $0 = pid }
+        }) { swift, _ throws in
+            let found = try await swift.globalWhereis(.atom("early_name"))
+            #expect(found.map { Term.pid($0) } == owner.withLock { $0 })
+        }
     }
 
     @Test func aNameRegisteredInSwiftIsFoundAndUsedFromErlang() async throws {
-        let cluster = try Cluster()
-        defer { cluster.epmd.stop() }
-        let logs = LogCapture()
-        let swift = try await cluster.swiftNode("s", logs: logs)
-        defer { Task { await swift.stop() } }
-        let erl = try await cluster.erlang("e")
-        defer { erl.kill() }
-        try await erl.captureLogs()
-        #expect(try await erl.eval("net_adm:ping(\(swift.name)).") == .atom("pong"))
-        #expect(try await erl.eval("global:sync().", timeout: .seconds(20)) == .atom("ok"))
-
-        try await swift.withProcess { p in
-            #expect(try await p.node.registerGlobalName(.atom("swift_probe"), p.pid))
-            #expect(try await erl.eval("global:whereis_name(swift_probe).") == .pid(p.pid))
-            // Taken: neither side may register it again.
-            #expect(try await p.node.registerGlobalName(.atom("swift_probe"), p.pid) == false)
-            #expect(try await erl.eval("global:register_name(swift_probe, self()).") == .atom("no"))
-            // global:send/2 from Erlang reaches the Swift process.
-            let erlPid = try await erl.eval("global:send(swift_probe, {hello, self()}), self().")
-            try await p.expect(.tag("hello", erlPid))
-            // And ours reaches a name Erlang registered.
-            try await erl.eval("yes = global:register_name(erl_probe, self()).")
-            try await p.node.sendGlobal(.atom("erl_probe"), .tag("hi", .pid(p.pid)))
-            #expect(try await erl.eval("receive {hi, P} -> P after 5000 -> timeout end.") == .pid(p.pid))
-            await #expect(throws: GlobalNameError.notRegistered(.atom("nobody"))) {
-                try await p.node.sendGlobal(.atom("nobody"), .atom("x"))
+        try await Self.withSyncedPair { swift, erl in
+            try await swift.withProcess { p in
+                #expect(try await p.node.registerGlobalName(.atom("swift_probe"), p.pid))
+                #expect(try await erl.eval("global:whereis_name(swift_probe).") == .pid(p.pid))
+                // Taken: neither side may register it again.
+                #expect(try await p.node.registerGlobalName(.atom("swift_probe"), p.pid) == false)
+                #expect(try await erl.eval("global:register_name(swift_probe, self()).") == .atom("no"))
+                // global:send/2 from Erlang reaches the Swift process.
+                let erlPid = try await erl.eval("global:send(swift_probe, {hello, self()}), self().")
+                try await p.expect(.tag("hello", erlPid))
+                // And ours reaches a name Erlang registered.
+                try await erl.eval("yes = global:register_name(erl_probe, self()).")
+                try await p.node.sendGlobal(.atom("erl_probe"), .tag("hi", .pid(p.pid)))
+                #expect(try await erl.eval("receive {hi, P} -> P after 5000 -> timeout end.") == .pid(p.pid))
+                await #expect(throws: GlobalNameError.notRegistered(.atom("nobody"))) {
+                    try await p.node.sendGlobal(.atom("nobody"), .atom("x"))
+                }
+                try await p.node.unregisterGlobalName(.atom("swift_probe"))
+                #expect(try await erl.eval("global:whereis_name(swift_probe).") == .atom("undefined"))
             }
-            try await p.node.unregisterGlobalName(.atom("swift_probe"))
-            #expect(try await erl.eval("global:whereis_name(swift_probe).") == .atom("undefined"))
         }
-        try await erl.expectNoErrorReports()
-        #expect(logs.captured.isEmpty, "Swift side logged: \(logs.captured)")
     }
 
     @Test func threeErlangAndTwoSwiftNodesFormAFullMesh() async throws {
