@@ -48,14 +48,14 @@ struct GlobalNameServer: GenServer {
 
     func handleCast(_ request: Term, state: GlobalState, process: ProcessContext) async throws -> CastResult<GlobalState> {
         var state = state
-        var ctx = GlobalContext(process: process, server: self)
-        state.cast(request, &ctx)
+        let ctx = GlobalContext(process: process, server: self)
+        state.cast(request, ctx)
         return .noReply(state)
     }
 
     func handleInfo(_ message: Term, state: GlobalState, process: ProcessContext) async throws -> CastResult<GlobalState> {
         var state = state
-        var ctx = GlobalContext(process: process, server: self)
+        let ctx = GlobalContext(process: process, server: self)
         // gen_server:multi_call tags its calls `{Tag, Node}`, which `From`
         // does not model: answer `{Tag, Reply}` to the caller here.
         if case .tuple(let e) = message, e.count == 3, e[0] == .atom(.genCall),
@@ -65,7 +65,7 @@ struct GlobalNameServer: GenServer {
             }
             return .noReply(state)
         }
-        state.info(message, &ctx)
+        state.info(message, ctx)
         return .noReply(state)
     }
 }
