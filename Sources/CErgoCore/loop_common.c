@@ -101,6 +101,10 @@ static slot *slot_alloc(ergo_loop *loop, slot_state st, int fd)
     s->out_bytes = 0;
     s->flush_queued = false;
     s->refused = false;
+    s->wrote_direct = false;
+    s->tx_err = 0;
+    s->tx_last = 0;
+    s->tx_run = 0;
     pthread_mutex_unlock(&s->lock);
     s->fd = fd;
     s->close_err = 0;
@@ -243,10 +247,11 @@ static void queue_flush(ergo_loop *loop, slot *s)
     pthread_mutex_unlock(&loop->cmd_lock);
 }
 
-/* Append hdr (hl bytes, may be 0) then the iovec to s's queue, s locked.
- * All or nothing. */
+/* Append hdr (hl bytes, may be 0) then the iovec to s's queue, s locked,
+ * leaving out their first skip bytes (already written); total is what
+ * remains. All or nothing. */
 static int out_append(ergo_loop *loop, slot *s, const uint8_t *hdr, size_t hl,
-                      const struct iovec *iov, int iovcnt, size_t total)
+                      const struct iovec *iov, int iovcnt, size_t skip, size_t total)
 {
     size_t chunk = loop->cfg.send_chunk;
     if (total > loop->cfg.max_send_queue || s->out_bytes > loop->cfg.max_send_queue - total)
@@ -282,6 +287,13 @@ static int out_append(ergo_loop *loop, slot *s, const uint8_t *hdr, size_t hl,
     for (int i = -1; i < iovcnt; i++) {
         const uint8_t *p = i < 0 ? hdr : iov[i].iov_base;
         size_t n = i < 0 ? hl : iov[i].iov_len;
+        if (skip >= n) {
+            skip -= n;
+            continue;
+        }
+        p += skip;
+        n -= skip;
+        skip = 0;
         while (n > 0) {
             if (c->len == chunk)
                 c = c->next;
@@ -294,6 +306,71 @@ static int out_append(ergo_loop *loop, slot *s, const uint8_t *hdr, size_t hl,
     }
     s->out_bytes += total;
     return 0;
+}
+
+enum { DIRECT_IOV = 64 }; /* iovecs a direct send passes (more: queue) */
+
+/* A stream of sends (each less than DIRECT_GAP_NS after the one before)
+ * writes its first DIRECT_BURST directly; after that the sends queue and
+ * the loop thread writes them in batches, on its own core, as it did
+ * before direct sends: a request/reply exchange gets the short path, a
+ * flood of messages does not pay one system call per message. */
+enum { DIRECT_BURST = 4 };
+#define DIRECT_GAP_NS 50000u
+
+/* s locked: note a send; may it be written directly? */
+static bool direct_ok(ergo_loop *loop, slot *s, size_t total, int iovcnt)
+{
+    if (!loop->cfg.direct_send)
+        return false;
+    uint64_t now = loop_now_ns();
+    if (now - s->tx_last >= DIRECT_GAP_NS)
+        s->tx_run = 0;
+    s->tx_last = now;
+    if (s->tx_run >= DIRECT_BURST)
+        return false;
+    s->tx_run++;
+    return s->state == SLOT_OPEN && !s->flush_queued && s->out_bytes == 0 && s->tx_err == 0 &&
+           total <= loop->cfg.max_send_queue && iovcnt < DIRECT_IOV;
+}
+
+/* The direct path: s is locked, open, with nothing queued and no send in
+ * flight (flush_queued false), so no other writer can touch the socket
+ * before we unlock, and the loop cannot close its fd (it decides a close
+ * under this lock first). Write what the socket takes now, without
+ * blocking; returns the bytes written (0 on EAGAIN or an error, which the
+ * loop meets again on its own send of the rest). */
+static size_t direct_write(ergo_loop *loop, slot *s, const uint8_t *hdr, size_t hl,
+                           const struct iovec *iov, int iovcnt)
+{
+    struct iovec v[DIRECT_IOV];
+    size_t k = 0;
+    if (hl) {
+        v[k].iov_base = (void *)hdr;
+        v[k].iov_len = hl;
+        k++;
+    }
+    for (int i = 0; i < iovcnt; i++) {
+        if (iov[i].iov_len) {
+            v[k].iov_base = iov[i].iov_base;
+            v[k].iov_len = iov[i].iov_len;
+            k++;
+        }
+    }
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    m.msg_iov = v;
+    m.msg_iovlen = k;
+    ssize_t n;
+    do {
+        n = sendmsg(s->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0)
+        return 0;
+    s->wrote_direct = true;
+    atomic_fetch_add_explicit(&loop->direct_sends, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&loop->direct_bytes, (uint64_t)n, memory_order_relaxed);
+    return (size_t)n;
 }
 
 static int send_common(ergo_loop *loop, ergo_loop_id id, const struct iovec *iov, int iovcnt,
@@ -325,9 +402,25 @@ static int send_common(ergo_loop *loop, ergo_loop_id id, const struct iovec *iov
     slot *s = lookup_locked(loop, id, LIVE_CONN);
     if (!s)
         return ERGO_LOOP_E_STALE;
-    int rc = out_append(loop, s, hdr, hl, iov, iovcnt, total + hl);
+    size_t done = 0;
+    if (direct_ok(loop, s, total + hl, iovcnt)) {
+        done = direct_write(loop, s, hdr, hl, iov, iovcnt);
+        if (done == total + hl) {
+            pthread_mutex_unlock(&s->lock);
+            return 0;
+        }
+    }
+    /* The rest fits (the queue was empty and total is within its bound), so
+     * after a partial write only an allocation failure can refuse it. */
+    int rc = out_append(loop, s, hdr, hl, iov, iovcnt, done, total + hl - done);
     if (rc == ERGO_LOOP_E_BUSY)
         s->refused = true;
+    if (rc != 0 && done > 0) {
+        /* Part of the packet is on the wire and the rest cannot follow: the
+         * stream is broken, the loop closes the connection. */
+        s->tx_err = rc;
+        rc = 0;
+    }
     bool kick = rc == 0 && !s->flush_queued;
     if (kick) {
         s->flush_queued = true;
@@ -509,7 +602,7 @@ static void queue_tick(ergo_loop *loop, slot *s)
 {
     static const uint8_t zero[4];
     pthread_mutex_lock(&s->lock);
-    int rc = s->out_bytes ? 1 : out_append(loop, s, zero, 4, NULL, 0, 4);
+    int rc = s->out_bytes ? 1 : out_append(loop, s, zero, 4, NULL, 0, 0, 4);
     if (rc == 0 && !s->flush_queued) {
         s->flush_queued = true;
         queue_flush(loop, s);
@@ -541,7 +634,12 @@ static void sweep(ergo_loop *loop, uint64_t now)
                     continue;
                 }
                 /* Written during the last interval (give a tenth of slack for
-                 * timer jitter): no tick needed. */
+                 * timer jitter), here or by a direct send: no tick needed. */
+                pthread_mutex_lock(&s->lock);
+                if (s->wrote_direct)
+                    s->last_write = now;
+                s->wrote_direct = false;
+                pthread_mutex_unlock(&s->lock);
                 if (now - s->last_write >= s->tick_ns - s->tick_ns / 10)
                     queue_tick(loop, s);
                 s->tick_next = now + s->tick_ns;
@@ -785,8 +883,15 @@ static void process_flushes(ergo_loop *loop)
     pthread_mutex_unlock(&loop->cmd_lock);
     while (s) {
         slot *n = s->next_flush;
-        if (s->state == SLOT_OPEN)
-            loop->ops->flush(loop, s);
+        if (s->state == SLOT_OPEN) {
+            pthread_mutex_lock(&s->lock);
+            int err = s->tx_err;
+            pthread_mutex_unlock(&s->lock);
+            if (err)
+                loop_conn_fail(loop, s, err);
+            else
+                loop->ops->flush(loop, s);
+        }
         s = n;
     }
 }
@@ -815,6 +920,7 @@ void ergo_loop_config_init(ergo_loop_config *cfg)
     cfg->recv_buf_size = 64 * 1024;
     cfg->recv_buf_count = 64;
     cfg->uring_entries = 256;
+    cfg->direct_send = 1;
 }
 
 static ergo_loop_backend pick_backend(ergo_loop_backend b)
@@ -860,6 +966,8 @@ int ergo_loop_create(ergo_loop **out, const ergo_loop_config *cfg, const ergo_lo
     atomic_init(&loop->running, false);
     atomic_init(&loop->in_run, false);
     atomic_init(&loop->timers_reserved, 0);
+    atomic_init(&loop->direct_sends, 0);
+    atomic_init(&loop->direct_bytes, 0);
     loop->slots = calloc(c.max_conns, sizeof *loop->slots);
     loop->timers = c.max_timers ? calloc(c.max_timers, sizeof *loop->timers) : NULL;
     if (!loop->slots || (c.max_timers && !loop->timers)) {
@@ -1190,8 +1298,13 @@ int ergo_loop_wake(ergo_loop *loop, uint64_t tag)
 
 void ergo_loop_get_stats(const ergo_loop *loop, ergo_loop_stats *out)
 {
-    if (loop && out)
+    if (loop && out) {
         *out = loop->stats;
+        ergo_loop *l = (ergo_loop *)loop; /* atomic loads take non-const in C11 */
+        out->direct_sends = atomic_load_explicit(&l->direct_sends, memory_order_relaxed);
+        out->send_calls += out->direct_sends;
+        out->bytes_sent += atomic_load_explicit(&l->direct_bytes, memory_order_relaxed);
+    }
 }
 
 const char *ergo_loop_strerror(int code)

@@ -57,6 +57,12 @@ typedef struct slot {
     size_t out_bytes;     /* queued, not yet sent */
     bool flush_queued;    /* on the loop's flush list or being flushed */
     bool refused;         /* a send got ERGO_LOOP_E_BUSY: report on_writable */
+    bool wrote_direct;    /* a sending thread wrote to the socket since the
+                             last tick check (counts as a write for ticks) */
+    int tx_err;           /* a direct send wrote part of a packet and could not
+                             queue the rest: the loop closes with this */
+    uint64_t tx_last;     /* ns: the last send call (any path) */
+    uint32_t tx_run;      /* sends less than DIRECT_GAP_NS apart, in a row */
     /* [loop] */
     int fd;
     uint32_t index;
@@ -136,6 +142,8 @@ struct ergo_loop {
     uint32_t pool_n;
 
     atomic_uint timers_reserved; /* timers queued or in the heap */
+    atomic_uint_fast64_t direct_sends; /* sendmsg calls by sending threads */
+    atomic_uint_fast64_t direct_bytes; /* and the bytes they wrote */
     atomic_bool wake_pending;
     atomic_bool stop;
     atomic_bool running; /* set once thread is valid */

@@ -4,6 +4,10 @@
  * sendmsg calls; two threads sending at once keep each one's order; a full
  * queue refuses with ERGO_LOOP_E_BUSY (all or nothing), reports
  * on_writable once drained to half and accepts again; bytes sent while connecting go out once connected.
+ * The direct path (the sending thread writes when nothing is queued): small
+ * packets go out whole and in order; a packet the socket takes only in part
+ * has its rest queued, and packets sent meanwhile, from this thread or
+ * another, queue behind it without mixing bytes.
  */
 #include "loop_test.h"
 
@@ -73,7 +77,10 @@ static int send_seq(ergo_loop *loop, ergo_loop_id c, uint32_t who, uint32_t seq)
 
 static void test_many_small(void)
 {
-    lt *t = lt_start(NULL);
+    ergo_loop_config cfg;
+    ergo_loop_config_init(&cfg);
+    cfg.direct_send = 0; /* the loop gathers everything */
+    lt *t = lt_start(&cfg);
     ergo_loop_id c;
     int fd = lt_pair(t, &c);
     reader r = {.fd = fd, .n = SMALL, .senders = 1};
@@ -89,6 +96,185 @@ static void test_many_small(void)
     fprintf(stderr, "%d packets in %llu sendmsg calls\n", SMALL, (unsigned long long)st.send_calls);
     CHECK(st.send_calls < SMALL / 4);
     CHECK_EQU(st.bytes_sent, (uint64_t)SMALL * 12);
+    CHECK_EQU(st.direct_sends, 0);
+    close(fd);
+    lt_finish(t);
+}
+
+/* The same with direct sends: the reader keeps up, so most packets are
+ * written by this thread; every byte is counted once. */
+static void test_many_small_direct(void)
+{
+    lt *t = lt_start(NULL);
+    ergo_loop_id c;
+    int fd = lt_pair(t, &c);
+    reader r = {.fd = fd, .n = SMALL, .senders = 1};
+    pthread_create(&r.th, NULL, reader_main, &r);
+    int fails = 0;
+    for (uint32_t i = 0; i < SMALL; i++)
+        fails += send_seq(t->loop, c, 0, i) != 0;
+    CHECK_EQ(fails, 0);
+    pthread_join(r.th, NULL);
+    CHECK(r.ok);
+    ergo_loop_stats st;
+    lt_stop(t, &st);
+    fprintf(stderr, "%d packets: %llu direct sendmsg calls of %llu\n", SMALL,
+            (unsigned long long)st.direct_sends, (unsigned long long)st.send_calls);
+    CHECK(st.direct_sends > 0);
+    CHECK(st.send_calls >= st.direct_sends);
+    CHECK_EQU(st.bytes_sent, (uint64_t)SMALL * 12);
+    close(fd);
+    lt_finish(t);
+}
+
+/* Mixed sizes: sender 0 sends 8-byte packets, sender 1 packets of BIG
+ * bytes that a socket nobody reads yet takes only in part (the rest is
+ * queued by the direct path). Packet: who, seq, then filler bytes equal to
+ * (seq + who) & 0xff. The reader starts late, then checks every byte. */
+enum { BIG = 3 << 20, MIXED_BIG = 6, MIXED_SMALL = 5000 };
+
+typedef struct {
+    int fd;
+    bool ok;
+    pthread_t th;
+} mixed_reader;
+
+static bool read_exact(int fd, uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t k = recv(fd, p, n, 0);
+        if (k <= 0)
+            return false;
+        p += k;
+        n -= (size_t)k;
+    }
+    return true;
+}
+
+static void *mixed_reader_main(void *arg)
+{
+    mixed_reader *r = arg;
+    struct timespec d = {0, 50 * 1000 * 1000}; /* let the socket fill first */
+    nanosleep(&d, NULL);
+    uint8_t *buf = malloc(BIG);
+    uint32_t next[2] = {0, 0};
+    r->ok = buf != NULL;
+    for (int i = 0; r->ok && i < MIXED_BIG + MIXED_SMALL; i++) {
+        uint8_t h[12];
+        if (!read_exact(r->fd, h, 12)) {
+            fprintf(stderr, "mixed reader: eof after %d packets\n", i);
+            r->ok = false;
+            break;
+        }
+        uint32_t len = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+        uint32_t who = (uint32_t)h[4] << 24 | (uint32_t)h[5] << 16 | (uint32_t)h[6] << 8 | h[7];
+        uint32_t seq = (uint32_t)h[8] << 24 | (uint32_t)h[9] << 16 | (uint32_t)h[10] << 8 | h[11];
+        uint32_t want = who == 1 ? BIG : 8;
+        if (who > 1 || len != want || seq != next[who]) {
+            fprintf(stderr, "mixed reader: packet %d: len %u sender %u seq %u\n", i, len, who, seq);
+            r->ok = false;
+            break;
+        }
+        next[who]++;
+        if (len > 8) {
+            if (!read_exact(r->fd, buf, len - 8)) {
+                r->ok = false;
+                break;
+            }
+            for (uint32_t k = 0; k < len - 8; k++) {
+                if (buf[k] != (uint8_t)(seq + who)) {
+                    fprintf(stderr, "mixed reader: packet %d byte %u\n", i, k);
+                    r->ok = false;
+                    break;
+                }
+            }
+        }
+    }
+    free(buf);
+    return NULL;
+}
+
+typedef struct {
+    lt *t;
+    ergo_loop_id c;
+    int fails;
+} big_sender;
+
+static void *big_sender_main(void *arg)
+{
+    big_sender *b = arg;
+    uint8_t *fill = malloc(BIG - 8);
+    for (uint32_t i = 0; fill && i < MIXED_BIG; i++) {
+        uint8_t a[4], q[4];
+        put_be32(a, 1);
+        put_be32(q, i);
+        memset(fill, (uint8_t)(i + 1), BIG - 8);
+        /* Split the filler so a partial write can end inside any iovec. */
+        struct iovec iov[4] = {{a, 4}, {q, 4}, {fill, 1000}, {fill + 1000, BIG - 8 - 1000}};
+        int rc;
+        while ((rc = ergo_loop_send_packet(b->t->loop, b->c, iov, 4)) == ERGO_LOOP_E_BUSY)
+            sched_yield();
+        b->fails += rc != 0;
+    }
+    b->fails += fill == NULL;
+    free(fill);
+    return NULL;
+}
+
+static void test_direct_partial_mixed(void)
+{
+    lt *t = lt_start(NULL);
+    ergo_loop_id c;
+    int fd = lt_pair(t, &c);
+    int small = 32 * 1024; /* a small receive window: big packets are taken in part */
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    mixed_reader r = {.fd = fd};
+    pthread_create(&r.th, NULL, mixed_reader_main, &r);
+    big_sender b = {t, c, 0};
+    pthread_t bt;
+    pthread_create(&bt, NULL, big_sender_main, &b);
+    int fails = 0;
+    for (uint32_t i = 0; i < MIXED_SMALL; i++)
+        fails += send_seq(t->loop, c, 0, i) != 0;
+    pthread_join(bt, NULL);
+    CHECK_EQ(fails + b.fails, 0);
+    pthread_join(r.th, NULL);
+    CHECK(r.ok);
+    ergo_loop_stats st;
+    lt_stop(t, &st);
+    fprintf(stderr, "mixed: %llu direct sendmsg calls of %llu\n",
+            (unsigned long long)st.direct_sends, (unsigned long long)st.send_calls);
+    CHECK(st.direct_sends > 0);
+    CHECK(st.send_calls > st.direct_sends); /* the loop wrote queued rests */
+    CHECK_EQU(st.bytes_sent, (uint64_t)MIXED_BIG * (BIG + 4) + (uint64_t)MIXED_SMALL * 12);
+    close(fd);
+    lt_finish(t);
+}
+
+/* One thread: a packet the socket takes in part, then small ones right
+ * behind it; they must wait for its rest. */
+static void test_direct_partial_then_small(void)
+{
+    lt *t = lt_start(NULL);
+    ergo_loop_id c;
+    int fd = lt_pair(t, &c);
+    int small = 32 * 1024;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    big_sender b = {t, c, 0};
+    mixed_reader r = {.fd = fd};
+    pthread_create(&r.th, NULL, mixed_reader_main, &r);
+    big_sender_main(&b);
+    int fails = 0;
+    for (uint32_t i = 0; i < MIXED_SMALL; i++)
+        fails += send_seq(t->loop, c, 0, i) != 0;
+    CHECK_EQ(fails + b.fails, 0);
+    pthread_join(r.th, NULL);
+    CHECK(r.ok);
+    ergo_loop_stats st;
+    lt_stop(t, &st);
+    CHECK(st.direct_sends > 0);
+    CHECK(st.send_calls > st.direct_sends);
+    CHECK_EQU(st.bytes_sent, (uint64_t)MIXED_BIG * (BIG + 4) + (uint64_t)MIXED_SMALL * 12);
     close(fd);
     lt_finish(t);
 }
@@ -225,6 +411,9 @@ int main(int argc, char **argv)
 {
     lt_setup(argc, argv);
     test_many_small();
+    test_many_small_direct();
+    test_direct_partial_mixed();
+    test_direct_partial_then_small();
     test_two_threads();
     test_busy(false);
     test_busy(true);
