@@ -8,6 +8,9 @@
  * packets go out whole and in order; a packet the socket takes only in part
  * has its rest queued, and packets sent meanwhile, from this thread or
  * another, queue behind it without mixing bytes.
+ * Lazy packets: alone they still go out (the loop's timer); followed by a
+ * send they go first, in one write with it; sent while connecting, from a
+ * callback, or mixed with a flood from two threads, they keep their place.
  */
 #include "loop_test.h"
 
@@ -101,11 +104,14 @@ static void test_many_small(void)
     lt_finish(t);
 }
 
-/* The same with direct sends: the reader keeps up, so most packets are
- * written by this thread; every byte is counted once. */
+/* The same with direct sends and no burst limit: the reader keeps up, so
+ * most packets are written by this thread; every byte is counted once. */
 static void test_many_small_direct(void)
 {
-    lt *t = lt_start(NULL);
+    ergo_loop_config cfg;
+    ergo_loop_config_init(&cfg);
+    cfg.direct_burst = 0; /* every send may be direct */
+    lt *t = lt_start(&cfg);
     ergo_loop_id c;
     int fd = lt_pair(t, &c);
     reader r = {.fd = fd, .n = SMALL, .senders = 1};
@@ -223,7 +229,10 @@ static void *big_sender_main(void *arg)
 
 static void test_direct_partial_mixed(void)
 {
-    lt *t = lt_start(NULL);
+    ergo_loop_config cfg;
+    ergo_loop_config_init(&cfg);
+    cfg.direct_burst = 0;
+    lt *t = lt_start(&cfg);
     ergo_loop_id c;
     int fd = lt_pair(t, &c);
     int small = 32 * 1024; /* a small receive window: big packets are taken in part */
@@ -255,7 +264,10 @@ static void test_direct_partial_mixed(void)
  * behind it; they must wait for its rest. */
 static void test_direct_partial_then_small(void)
 {
-    lt *t = lt_start(NULL);
+    ergo_loop_config cfg;
+    ergo_loop_config_init(&cfg);
+    cfg.direct_burst = 0;
+    lt *t = lt_start(&cfg);
     ergo_loop_id c;
     int fd = lt_pair(t, &c);
     int small = 32 * 1024;
@@ -407,6 +419,134 @@ static void test_send_while_connecting(void)
     lt_finish(t);
 }
 
+static int send_lazy_seq(ergo_loop *loop, ergo_loop_id c, uint32_t who, uint32_t seq)
+{
+    uint8_t a[4], b[4];
+    put_be32(a, who);
+    put_be32(b, seq);
+    struct iovec iov[2] = {{a, 4}, {b, 4}};
+    int rc;
+    while ((rc = ergo_loop_send_packet_lazy(loop, c, iov, 2)) == ERGO_LOOP_E_BUSY)
+        sched_yield();
+    return rc;
+}
+
+/* {packet, 4} of 8 bytes: who, seq. */
+static void expect_seq(int fd, uint32_t who, uint32_t seq)
+{
+    uint8_t p[12], want[12];
+    put_be32(want, 8);
+    put_be32(want + 4, who);
+    put_be32(want + 8, seq);
+    CHECK(blk_read_all(fd, p, 12));
+    CHECK_MEM(p, want, 12);
+}
+
+static void test_lazy(void)
+{
+    ergo_loop_config cfg;
+    ergo_loop_config_init(&cfg);
+    cfg.direct_burst = 0; /* the urgent send takes the lazy ones along, directly */
+    lt *t = lt_start(&cfg);
+    ergo_loop_id c;
+    int fd = lt_pair(t, &c);
+    /* Alone: nothing else will be sent, the loop's timer sends it. */
+    CHECK_EQ(send_lazy_seq(t->loop, c, 0, 0), 0);
+    expect_seq(fd, 0, 0);
+    /* Two lazy packets, then an urgent one: all three, in order. */
+    for (uint32_t round = 1; round < 200; round++) {
+        CHECK_EQ(send_lazy_seq(t->loop, c, 0, 3 * round), 0);
+        CHECK_EQ(send_lazy_seq(t->loop, c, 0, 3 * round + 1), 0);
+        CHECK_EQ(send_seq(t->loop, c, 0, 3 * round + 2), 0);
+        for (uint32_t k = 0; k < 3; k++)
+            expect_seq(fd, 0, 3 * round + k);
+    }
+    ergo_loop_stats st;
+    lt_stop(t, &st);
+    fprintf(stderr, "lazy: %llu lazy sends, %llu direct sendmsg calls of %llu\n",
+            (unsigned long long)st.lazy_sends, (unsigned long long)st.direct_sends,
+            (unsigned long long)st.send_calls);
+    CHECK_EQU(st.lazy_sends, 1 + 2 * 199);
+    CHECK_EQU(st.bytes_sent, (uint64_t)(1 + 3 * 199) * 12);
+    close(fd);
+    lt_finish(t);
+}
+
+/* Lazy and urgent packets from two threads while the reader keeps up:
+ * each thread's packets arrive in its order. */
+static void *lazy_sender_main(void *arg)
+{
+    sender *s = arg;
+    for (uint32_t i = 0; i < PER_THREAD; i++)
+        s->fails += (i % 3 ? send_seq : send_lazy_seq)(s->t->loop, s->c, s->who, i) != 0;
+    return NULL;
+}
+
+static void test_lazy_two_threads(void)
+{
+    lt *t = lt_start(NULL);
+    ergo_loop_id c;
+    int fd = lt_pair(t, &c);
+    reader r = {.fd = fd, .n = 2 * PER_THREAD, .senders = 2};
+    pthread_create(&r.th, NULL, reader_main, &r);
+    sender s[2] = {{t, c, 0, 0}, {t, c, 1, 0}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&th[i], NULL, lazy_sender_main, &s[i]);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    CHECK_EQ(s[0].fails + s[1].fails, 0);
+    pthread_join(r.th, NULL); /* the last packets may be lazy: they still come */
+    CHECK(r.ok);
+    close(fd);
+    lt_finish(t);
+}
+
+/* From a callback on the loop thread: the packet goes when the loop is done
+ * with this round, with no timer. */
+static void lazy_echo_hook(lt *t, ergo_loop_id c, const uint8_t *p, size_t n)
+{
+    struct iovec iov = {(void *)p, n};
+    CHECK_EQ(ergo_loop_send_packet_lazy(t->loop, c, &iov, 1), 0);
+}
+
+static void test_lazy_in_callback(void)
+{
+    lt *t = lt_start(NULL);
+    ergo_loop_id c;
+    int fd = lt_pair(t, &c);
+    t->hook = lazy_echo_hook;
+    CHECK_EQ(ergo_loop_set_framing(t->loop, c, ERGO_LOOP_PACKET4, 0), 0);
+    uint8_t pk[12];
+    put_be32(pk, 8);
+    put_be32(pk + 4, 7);
+    put_be32(pk + 8, 9);
+    CHECK(blk_write_all(fd, pk, 12));
+    expect_seq(fd, 7, 9);
+    close(fd);
+    lt_finish(t);
+}
+
+static void test_lazy_while_connecting(void)
+{
+    lt *t = lt_start(NULL);
+    uint16_t port;
+    int lfd = blk_listen(&port, 4);
+    ergo_loop_id c;
+    CHECK_EQ(ergo_loop_connect(t->loop, "127.0.0.1", port, 5000, 1, &c), 0);
+    CHECK_EQ(send_lazy_seq(t->loop, c, 0, 0), 0);
+    CHECK_EQ(send_seq(t->loop, c, 0, 1), 0);
+    CHECK_EQ(send_lazy_seq(t->loop, c, 0, 2), 0);
+    int fd = accept(lfd, NULL, NULL);
+    CHECK(fd >= 0);
+    for (uint32_t k = 0; k < 3; k++)
+        expect_seq(fd, 0, k);
+    LT_WAIT(t, t->nconnects == 1);
+    close(fd);
+    close(lfd);
+    lt_finish(t);
+}
+
 int main(int argc, char **argv)
 {
     lt_setup(argc, argv);
@@ -418,5 +558,9 @@ int main(int argc, char **argv)
     test_busy(false);
     test_busy(true);
     test_send_while_connecting();
+    test_lazy();
+    test_lazy_two_threads();
+    test_lazy_in_callback();
+    test_lazy_while_connecting();
     CHECK_DONE();
 }

@@ -84,6 +84,9 @@ typedef struct ergo_loop_config {
                                   by the calling thread (a nonblocking sendmsg),
                                   only the unwritten rest is queued; 0: always
                                   queue and let the loop thread write */
+    uint32_t direct_burst;     /* sends less than 50 us apart in a row that may be
+                                  direct (default 4); past it they queue and the
+                                  loop writes them in batches. 0: no limit */
 } ergo_loop_config;
 
 /* Fill in the defaults above. */
@@ -180,6 +183,14 @@ int ergo_loop_send(ergo_loop *loop, ergo_loop_id conn, const struct iovec *iov, 
 /* As ergo_loop_send, with a 4-byte big-endian length header in front of
  * the iovec's bytes (a {packet, 4} packet). */
 int ergo_loop_send_packet(ergo_loop *loop, ergo_loop_id conn, const struct iovec *iov, int iovcnt);
+/* As ergo_loop_send_packet, for a packet that is not urgent (a demonitor,
+ * a monitor right before the message it guards): it is queued in order
+ * without waking the loop, and leaves with the next send to the connection
+ * (in one sendmsg with it), when the loop next runs, or within about
+ * ERGO_LOOP_LAZY_MS milliseconds, whichever comes first. */
+int ergo_loop_send_packet_lazy(ergo_loop *loop, ergo_loop_id conn, const struct iovec *iov,
+                               int iovcnt);
+#define ERGO_LOOP_LAZY_MS 1
 
 /* ---- Framing and ticks ----------------------------------------------------------------- */
 
@@ -231,6 +242,7 @@ typedef struct ergo_loop_stats {
     uint64_t carried_packets; /* packets assembled in the carry buffer */
     uint64_t direct_sends;    /* sendmsg calls made by sending threads (direct_send);
                                  included in send_calls, their bytes in bytes_sent */
+    uint64_t lazy_sends;      /* ergo_loop_send_packet_lazy calls */
 } ergo_loop_stats;
 
 void ergo_loop_get_stats(const ergo_loop *loop, ergo_loop_stats *out);

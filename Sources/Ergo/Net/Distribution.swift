@@ -139,6 +139,14 @@ public final class Distribution: RemoteRouter, @unchecked Sendable {
         send(control, on: c)
     }
 
+    public func sendLazily(_ control: DistControl, to peer: Atom) {
+        guard let c = connection(to: peer) else {
+            node.nodeDown(peer, reason: .atom("noconnection"))
+            return
+        }
+        send(control, on: c, lazily: true)
+    }
+
     public func connect(to peer: Atom) {
         _ = connection(to: peer)
     }
@@ -183,14 +191,14 @@ public final class Distribution: RemoteRouter, @unchecked Sendable {
 
     // MARK: sending
 
-    private func send(_ control: DistControl, on c: DistConnection) {
+    private func send(_ control: DistControl, on c: DistConnection, lazily: Bool = false) {
         let loop = self.loop
         let failure: String? = c.state.withLock { s -> String? in
             switch s.phase {
             case .up(let codec):
                 do {
                     let packets = try codec.encode(control)
-                    for packet in packets { Self.enqueue(packet, &s, loop: loop) }
+                    for packet in packets { Self.enqueue(packet, &s, loop: loop, lazily: lazily) }
                     return nil
                 } catch {
                     return "cannot encode a control message: \(error)"
@@ -209,11 +217,12 @@ public final class Distribution: RemoteRouter, @unchecked Sendable {
     }
 
     /// Queues one 4-byte packet behind any backlog (`state` is locked).
-    private static func enqueue(_ packet: [UInt8], _ s: inout DistConnection.State, loop: EventLoop) {
+    private static func enqueue(_ packet: [UInt8], _ s: inout DistConnection.State, loop: EventLoop,
+                                lazily: Bool = false) {
         guard let id = s.conn else { return }
         if s.backlog.isEmpty {
             do {
-                try loop.sendPacket(id, packet)
+                if lazily { try loop.sendPacketLazily(id, packet) } else { try loop.sendPacket(id, packet) }
                 return
             } catch .busy {
                 // fall through to the backlog
