@@ -295,6 +295,12 @@ public final class EventLoop: @unchecked Sendable {
         try LoopError.check(rc)
     }
 
+    /// Sends the bytes the iovecs describe, in order, as one send (no
+    /// framing added): all or nothing, as `send`.
+    public func send(_ conn: ConnectionID, iovecs: UnsafeBufferPointer<iovec>) throws(LoopError) {
+        try LoopError.check(ergo_loop_send(loop, conn.raw, iovecs.baseAddress, Int32(iovecs.count)))
+    }
+
     private func send(_ conn: ConnectionID, _ bytes: [UInt8], packet: Bool) throws(LoopError) {
         let rc = bytes.withUnsafeBytes { raw -> Int32 in
             var iov = iovec(iov_base: UnsafeMutableRawPointer(mutating: raw.baseAddress), iov_len: raw.count)
