@@ -66,50 +66,38 @@ static void *reader_main(void *arg)
     return NULL;
 }
 
-static int send_seq(ergo_loop *loop, ergo_loop_id c, uint32_t who, uint32_t seq)
+/* A {packet, 4} of (who, seq), sent plainly or lazily, retried while busy. */
+static int send_seq_with(int (*send)(ergo_loop *, ergo_loop_id, const struct iovec *, int),
+                         ergo_loop *loop, ergo_loop_id c, uint32_t who, uint32_t seq)
 {
     uint8_t a[4], b[4];
     put_be32(a, who);
     put_be32(b, seq);
     struct iovec iov[2] = {{a, 4}, {b, 4}};
     int rc;
-    while ((rc = ergo_loop_send_packet(loop, c, iov, 2)) == ERGO_LOOP_E_BUSY)
+    while ((rc = send(loop, c, iov, 2)) == ERGO_LOOP_E_BUSY)
         sched_yield();
     return rc;
 }
 
-static void test_many_small(void)
+static int send_seq(ergo_loop *loop, ergo_loop_id c, uint32_t who, uint32_t seq)
 {
-    ergo_loop_config cfg;
-    ergo_loop_config_init(&cfg);
-    cfg.direct_send = 0; /* the loop gathers everything */
-    lt *t = lt_start(&cfg);
-    ergo_loop_id c;
-    int fd = lt_pair(t, &c);
-    reader r = {.fd = fd, .n = SMALL, .senders = 1};
-    pthread_create(&r.th, NULL, reader_main, &r);
-    int fails = 0;
-    for (uint32_t i = 0; i < SMALL; i++)
-        fails += send_seq(t->loop, c, 0, i) != 0;
-    CHECK_EQ(fails, 0);
-    pthread_join(r.th, NULL);
-    CHECK(r.ok);
-    ergo_loop_stats st;
-    lt_stop(t, &st);
-    fprintf(stderr, "%d packets in %llu sendmsg calls\n", SMALL, (unsigned long long)st.send_calls);
-    CHECK(st.send_calls < SMALL / 4);
-    CHECK_EQU(st.bytes_sent, (uint64_t)SMALL * 12);
-    CHECK_EQU(st.direct_sends, 0);
-    close(fd);
-    lt_finish(t);
+    return send_seq_with(ergo_loop_send_packet, loop, c, who, seq);
 }
 
-/* The same with direct sends and no burst limit: the reader keeps up, so
- * most packets are written by this thread; every byte is counted once. */
-static void test_many_small_direct(void)
+static int send_lazy_seq(ergo_loop *loop, ergo_loop_id c, uint32_t who, uint32_t seq)
+{
+    return send_seq_with(ergo_loop_send_packet_lazy, loop, c, who, seq);
+}
+
+/* direct false: the loop gathers everything into far fewer sendmsg calls.
+ * direct true, no burst limit: the reader keeps up, so most packets are
+ * written by this thread. Either way every byte is counted once. */
+static void many_small(bool direct)
 {
     ergo_loop_config cfg;
     ergo_loop_config_init(&cfg);
+    cfg.direct_send = direct;
     cfg.direct_burst = 0; /* every send may be direct */
     lt *t = lt_start(&cfg);
     ergo_loop_id c;
@@ -124,10 +112,15 @@ static void test_many_small_direct(void)
     CHECK(r.ok);
     ergo_loop_stats st;
     lt_stop(t, &st);
-    fprintf(stderr, "%d packets: %llu direct sendmsg calls of %llu\n", SMALL,
-            (unsigned long long)st.direct_sends, (unsigned long long)st.send_calls);
-    CHECK(st.direct_sends > 0);
-    CHECK(st.send_calls >= st.direct_sends);
+    fprintf(stderr, "%d packets in %llu sendmsg calls, %llu of them direct\n", SMALL,
+            (unsigned long long)st.send_calls, (unsigned long long)st.direct_sends);
+    if (direct) {
+        CHECK(st.direct_sends > 0);
+        CHECK(st.send_calls >= st.direct_sends);
+    } else {
+        CHECK(st.send_calls < SMALL / 4);
+        CHECK_EQU(st.direct_sends, 0);
+    }
     CHECK_EQU(st.bytes_sent, (uint64_t)SMALL * 12);
     close(fd);
     lt_finish(t);
@@ -227,7 +220,10 @@ static void *big_sender_main(void *arg)
     return NULL;
 }
 
-static void test_direct_partial_mixed(void)
+/* concurrent: the big packets come from another thread while this one sends
+ * small ones; else this thread sends the big ones, then the small ones
+ * right behind them, which must wait for the big ones' rest. */
+static void direct_partial(bool concurrent)
 {
     ergo_loop_config cfg;
     ergo_loop_config_init(&cfg);
@@ -241,51 +237,25 @@ static void test_direct_partial_mixed(void)
     pthread_create(&r.th, NULL, mixed_reader_main, &r);
     big_sender b = {t, c, 0};
     pthread_t bt;
-    pthread_create(&bt, NULL, big_sender_main, &b);
+    if (concurrent)
+        pthread_create(&bt, NULL, big_sender_main, &b);
+    else
+        big_sender_main(&b);
     int fails = 0;
     for (uint32_t i = 0; i < MIXED_SMALL; i++)
         fails += send_seq(t->loop, c, 0, i) != 0;
-    pthread_join(bt, NULL);
+    if (concurrent)
+        pthread_join(bt, NULL);
     CHECK_EQ(fails + b.fails, 0);
     pthread_join(r.th, NULL);
     CHECK(r.ok);
     ergo_loop_stats st;
     lt_stop(t, &st);
-    fprintf(stderr, "mixed: %llu direct sendmsg calls of %llu\n",
-            (unsigned long long)st.direct_sends, (unsigned long long)st.send_calls);
+    fprintf(stderr, "partial (%s): %llu direct sendmsg calls of %llu\n",
+            concurrent ? "two threads" : "one thread", (unsigned long long)st.direct_sends,
+            (unsigned long long)st.send_calls);
     CHECK(st.direct_sends > 0);
     CHECK(st.send_calls > st.direct_sends); /* the loop wrote queued rests */
-    CHECK_EQU(st.bytes_sent, (uint64_t)MIXED_BIG * (BIG + 4) + (uint64_t)MIXED_SMALL * 12);
-    close(fd);
-    lt_finish(t);
-}
-
-/* One thread: a packet the socket takes in part, then small ones right
- * behind it; they must wait for its rest. */
-static void test_direct_partial_then_small(void)
-{
-    ergo_loop_config cfg;
-    ergo_loop_config_init(&cfg);
-    cfg.direct_burst = 0;
-    lt *t = lt_start(&cfg);
-    ergo_loop_id c;
-    int fd = lt_pair(t, &c);
-    int small = 32 * 1024;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-    big_sender b = {t, c, 0};
-    mixed_reader r = {.fd = fd};
-    pthread_create(&r.th, NULL, mixed_reader_main, &r);
-    big_sender_main(&b);
-    int fails = 0;
-    for (uint32_t i = 0; i < MIXED_SMALL; i++)
-        fails += send_seq(t->loop, c, 0, i) != 0;
-    CHECK_EQ(fails + b.fails, 0);
-    pthread_join(r.th, NULL);
-    CHECK(r.ok);
-    ergo_loop_stats st;
-    lt_stop(t, &st);
-    CHECK(st.direct_sends > 0);
-    CHECK(st.send_calls > st.direct_sends);
     CHECK_EQU(st.bytes_sent, (uint64_t)MIXED_BIG * (BIG + 4) + (uint64_t)MIXED_SMALL * 12);
     close(fd);
     lt_finish(t);
@@ -306,13 +276,11 @@ static void *sender_main(void *arg)
     return NULL;
 }
 
-static void test_two_threads(void)
+/* Two threads send through one connection (each with `body`); the reader
+ * checks each one's order. */
+static void two_threads(const ergo_loop_config *cfg, void *(*body)(void *))
 {
-    ergo_loop_config cfg;
-    ergo_loop_config_init(&cfg);
-    cfg.max_send_queue = 4096; /* small: the senders meet E_BUSY and back off */
-    cfg.send_chunk = 1000;     /* packets straddle chunks */
-    lt *t = lt_start(&cfg);
+    lt *t = lt_start(cfg);
     ergo_loop_id c;
     int fd = lt_pair(t, &c);
     reader r = {.fd = fd, .n = 2 * PER_THREAD, .senders = 2};
@@ -320,14 +288,23 @@ static void test_two_threads(void)
     sender s[2] = {{t, c, 0, 0}, {t, c, 1, 0}};
     pthread_t th[2];
     for (int i = 0; i < 2; i++)
-        pthread_create(&th[i], NULL, sender_main, &s[i]);
+        pthread_create(&th[i], NULL, body, &s[i]);
     for (int i = 0; i < 2; i++)
         pthread_join(th[i], NULL);
     CHECK_EQ(s[0].fails + s[1].fails, 0);
-    pthread_join(r.th, NULL);
+    pthread_join(r.th, NULL); /* the last packets may be lazy: they still come */
     CHECK(r.ok);
     close(fd);
     lt_finish(t);
+}
+
+static void test_two_threads(void)
+{
+    ergo_loop_config cfg;
+    ergo_loop_config_init(&cfg);
+    cfg.max_send_queue = 4096; /* small: the senders meet E_BUSY and back off */
+    cfg.send_chunk = 1000;     /* packets straddle chunks */
+    two_threads(&cfg, sender_main);
 }
 
 /* connected: the loop's side made by ergo_loop_connect (a nonblocking
@@ -396,6 +373,10 @@ static void test_busy(bool connected)
     lt_finish(t);
 }
 
+static void expect_seq(int fd, uint32_t who, uint32_t seq);
+
+/* Plain and lazy packets sent while connecting go out in order once
+ * connected. */
 static void test_send_while_connecting(void)
 {
     lt *t = lt_start(NULL);
@@ -405,11 +386,16 @@ static void test_send_while_connecting(void)
     CHECK_EQ(ergo_loop_connect(t->loop, "127.0.0.1", port, 5000, 1, &c), 0);
     struct iovec iov = {"early", 5};
     CHECK_EQ(ergo_loop_send(t->loop, c, &iov, 1), 0);
+    CHECK_EQ(send_lazy_seq(t->loop, c, 0, 0), 0);
+    CHECK_EQ(send_seq(t->loop, c, 0, 1), 0);
+    CHECK_EQ(send_lazy_seq(t->loop, c, 0, 2), 0);
     int fd = accept(lfd, NULL, NULL);
     CHECK(fd >= 0);
     char buf[5];
     CHECK(blk_read_all(fd, buf, 5));
     CHECK_MEM(buf, "early", 5);
+    for (uint32_t k = 0; k < 3; k++)
+        expect_seq(fd, 0, k);
     LT_WAIT(t, t->nconnects == 1);
     CHECK_EQ(t->connects[0].err, 0);
     close(fd);
@@ -417,18 +403,6 @@ static void test_send_while_connecting(void)
     CHECK_EQ(t->closes[0].err, 0);
     close(lfd);
     lt_finish(t);
-}
-
-static int send_lazy_seq(ergo_loop *loop, ergo_loop_id c, uint32_t who, uint32_t seq)
-{
-    uint8_t a[4], b[4];
-    put_be32(a, who);
-    put_be32(b, seq);
-    struct iovec iov[2] = {{a, 4}, {b, 4}};
-    int rc;
-    while ((rc = ergo_loop_send_packet_lazy(loop, c, iov, 2)) == ERGO_LOOP_E_BUSY)
-        sched_yield();
-    return rc;
 }
 
 /* {packet, 4} of 8 bytes: who, seq. */
@@ -484,22 +458,7 @@ static void *lazy_sender_main(void *arg)
 
 static void test_lazy_two_threads(void)
 {
-    lt *t = lt_start(NULL);
-    ergo_loop_id c;
-    int fd = lt_pair(t, &c);
-    reader r = {.fd = fd, .n = 2 * PER_THREAD, .senders = 2};
-    pthread_create(&r.th, NULL, reader_main, &r);
-    sender s[2] = {{t, c, 0, 0}, {t, c, 1, 0}};
-    pthread_t th[2];
-    for (int i = 0; i < 2; i++)
-        pthread_create(&th[i], NULL, lazy_sender_main, &s[i]);
-    for (int i = 0; i < 2; i++)
-        pthread_join(th[i], NULL);
-    CHECK_EQ(s[0].fails + s[1].fails, 0);
-    pthread_join(r.th, NULL); /* the last packets may be lazy: they still come */
-    CHECK(r.ok);
-    close(fd);
-    lt_finish(t);
+    two_threads(NULL, lazy_sender_main);
 }
 
 /* From a callback on the loop thread: the packet goes when the loop is done
@@ -527,33 +486,14 @@ static void test_lazy_in_callback(void)
     lt_finish(t);
 }
 
-static void test_lazy_while_connecting(void)
-{
-    lt *t = lt_start(NULL);
-    uint16_t port;
-    int lfd = blk_listen(&port, 4);
-    ergo_loop_id c;
-    CHECK_EQ(ergo_loop_connect(t->loop, "127.0.0.1", port, 5000, 1, &c), 0);
-    CHECK_EQ(send_lazy_seq(t->loop, c, 0, 0), 0);
-    CHECK_EQ(send_seq(t->loop, c, 0, 1), 0);
-    CHECK_EQ(send_lazy_seq(t->loop, c, 0, 2), 0);
-    int fd = accept(lfd, NULL, NULL);
-    CHECK(fd >= 0);
-    for (uint32_t k = 0; k < 3; k++)
-        expect_seq(fd, 0, k);
-    LT_WAIT(t, t->nconnects == 1);
-    close(fd);
-    close(lfd);
-    lt_finish(t);
-}
 
 int main(int argc, char **argv)
 {
     lt_setup(argc, argv);
-    test_many_small();
-    test_many_small_direct();
-    test_direct_partial_mixed();
-    test_direct_partial_then_small();
+    many_small(false);
+    many_small(true);
+    direct_partial(true);
+    direct_partial(false);
     test_two_threads();
     test_busy(false);
     test_busy(true);
@@ -561,6 +501,5 @@ int main(int argc, char **argv)
     test_lazy();
     test_lazy_two_threads();
     test_lazy_in_callback();
-    test_lazy_while_connecting();
     CHECK_DONE();
 }

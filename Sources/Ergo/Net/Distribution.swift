@@ -236,8 +236,9 @@ public final class Distribution: RemoteRouter, @unchecked Sendable {
     }
 
     /// Messages up to this size go out as one gathered send; larger ones
-    /// packet by packet (so the loop's queue bound never refuses one for
-    /// good).
+    /// packet by packet, so the loop's queue bound never refuses one for
+    /// good (this loop keeps the default 64 MiB, and `onWritable` comes
+    /// once it has drained to half).
     static let framedLimit = 4 << 20
 
     private static func flatten(_ iov: UnsafeBufferPointer<iovec>) -> [UInt8] {
