@@ -14,6 +14,7 @@
  * connection's ergo_dist_tx_cache, at the point where the packet's place
  * on the wire is fixed; those calls update the cache.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -188,16 +189,37 @@ static size_t open_packet(ergo_etf_buf *b)
     return at;
 }
 
+/* The packet's length: own bytes after its header plus bytes lent. */
 static void close_packet(ergo_etf_buf *b, size_t at)
 {
     if (!b->error && !b->sizing)
-        ergo_put32(b->data + at, (uint32_t)(b->len - at - 4));
+        ergo_put32(b->data + at, (uint32_t)(b->len - at - 4 + ergo_etf_ref_bytes_after(b, at)));
 }
+
+static int encode_message(ergo_dist_tx_cache *c, const ergo_dist_tx_atoms *atoms,
+                          const uint8_t *body, size_t body_len, size_t max_fragment,
+                          ergo_etf_buf *out, size_t *npackets, bool by_ref);
 
 int ergo_dist_encode_message(ergo_dist_tx_cache *c, const ergo_dist_tx_atoms *atoms,
                              const uint8_t *body, size_t body_len, size_t max_fragment,
                              ergo_etf_buf *out, size_t *npackets)
 {
+    return encode_message(c, atoms, body, body_len, max_fragment, out, npackets, false);
+}
+
+int ergo_dist_encode_message_ref(ergo_dist_tx_cache *c, const ergo_dist_tx_atoms *atoms,
+                                 const uint8_t *body, size_t body_len, size_t max_fragment,
+                                 ergo_etf_buf *out, size_t *npackets)
+{
+    return encode_message(c, atoms, body, body_len, max_fragment, out, npackets, true);
+}
+
+static int encode_message(ergo_dist_tx_cache *c, const ergo_dist_tx_atoms *atoms,
+                          const uint8_t *body, size_t body_len, size_t max_fragment,
+                          ergo_etf_buf *out, size_t *npackets, bool by_ref)
+{
+    int (*put)(ergo_etf_buf *, const void *, size_t) =
+        by_ref ? ergo_etf_encode_raw_ref : ergo_etf_encode_raw;
     if (body_len == 0 || max_fragment > UINT32_MAX / 2)
         return ERGO_DIST_E_ARG;
     int rc = prepare(c, atoms);
@@ -210,7 +232,11 @@ int ergo_dist_encode_message(ergo_dist_tx_cache *c, const ergo_dist_tx_atoms *at
         uint8_t h[2] = {ERGO_ETF_VERSION, ERGO_DIST_HDR_NORMAL};
         ergo_etf_encode_raw(out, h, 2);
         write_refs(c, atoms, out, fresh);
-        ergo_etf_encode_raw(out, body, body_len);
+        if (!out->error && body_len > UINT32_MAX - (out->len - at - 4)) { /* before lending */
+            out->len = start; /* only raw bytes were appended: no references to undo */
+            return ERGO_DIST_E_ARG;
+        }
+        put(out, body, body_len);
         if (!out->error && out->len - at - 4 > UINT32_MAX) {
             out->len = start;   /* only raw bytes were appended: no references to undo */
             return ERGO_DIST_E_ARG;
@@ -232,7 +258,7 @@ int ergo_dist_encode_message(ergo_dist_tx_cache *c, const ergo_dist_tx_atoms *at
             ergo_etf_encode_raw(out, h, 18);
             if (k == packets)
                 write_refs(c, atoms, out, fresh);
-            ergo_etf_encode_raw(out, body + off, chunk);
+            put(out, body + off, chunk);
             close_packet(out, at);
             off += chunk;
             if (out->error)

@@ -271,12 +271,14 @@ static int enc_binary(ergo_etf_buf *b, const void *bytes, size_t n)
 }
 
 /* BINARY_EXT header here, the bytes by reference. */
-static int enc_binary_by_ref(ergo_etf_buf *b, const void *bytes, size_t n)
+/* Lend n bytes at the current position, after `tag` own bytes: the
+ * 5-byte BINARY_EXT header (tag 5) or nothing (tag 0, raw bytes). */
+static int add_ref(ergo_etf_buf *b, const void *bytes, size_t n, size_t tag)
 {
     if (b->error)
         return b->error;
     size_t max = b->max_bytes ? b->max_bytes : DEFAULT_MAX_BYTES;
-    if (n > max || b->len + b->ref_bytes + 5 > max - n)
+    if (n > max || b->len + b->ref_bytes + tag > max - n)
         return ergo_etf_buf_fail(b, ERGO_ETF_E_LIMIT);
     if (b->nrefs == b->refs_cap) {
         size_t ncap = b->refs_cap ? b->refs_cap * 2 : 8;
@@ -286,14 +288,21 @@ static int enc_binary_by_ref(ergo_etf_buf *b, const void *bytes, size_t n)
         b->refs = r;
         b->refs_cap = ncap;
     }
-    RESERVE(w, b, 5);
-    w[0] = ERGO_ETF_TAG_BINARY;
-    ergo_put32(w + 1, (uint32_t)n);
+    if (tag) {
+        RESERVE(w, b, 5);
+        w[0] = ERGO_ETF_TAG_BINARY;
+        ergo_put32(w + 1, (uint32_t)n);
+    }
     b->refs[b->nrefs++] = (ergo_etf_ref){b->len, (const uint8_t *)bytes, n};
     b->ref_bytes += n;
     if (b->cap > max - b->ref_bytes)
         b->cap = max - b->ref_bytes; /* keeps len + ref_bytes <= max */
     return 0;
+}
+
+static int enc_binary_by_ref(ergo_etf_buf *b, const void *bytes, size_t n)
+{
+    return add_ref(b, bytes, n, 5);
 }
 
 ERGO_INLINE size_t ref_threshold(const ergo_etf_buf *b)
@@ -302,7 +311,7 @@ ERGO_INLINE size_t ref_threshold(const ergo_etf_buf *b)
 }
 
 /* Bytes lent by reference since own position `mark`. */
-static size_t ref_bytes_after(const ergo_etf_buf *b, size_t mark)
+size_t ergo_etf_ref_bytes_after(const ergo_etf_buf *b, size_t mark)
 {
     size_t sum = 0;
     for (size_t i = b->nrefs; i-- > 0 && b->refs[i].at > mark;)
@@ -321,6 +330,13 @@ int ergo_etf_encode_raw(ergo_etf_buf *b, const void *bytes, size_t len)
     RESERVE(w, b, len);
     memcpy(w, bytes, len);
     return 0;
+}
+
+int ergo_etf_encode_raw_ref(ergo_etf_buf *b, const void *bytes, size_t len)
+{
+    if (len < ref_threshold(b) || b->sizing)
+        return ergo_etf_encode_raw(b, bytes, len);
+    return add_ref(b, bytes, len, 0);
 }
 
 int ergo_etf_encode_version(ergo_etf_buf *b)
@@ -598,7 +614,7 @@ int ergo_etf_encode_fun_end(ergo_etf_buf *b, size_t mark)
         return 0;
     if (mark >= b->len || b->data[mark] != ERGO_ETF_TAG_NEW_FUN)
         return ergo_etf_buf_fail(b, ERGO_ETF_E_ARG);
-    size_t size = b->len - mark - 1 + ref_bytes_after(b, mark);
+    size_t size = b->len - mark - 1 + ergo_etf_ref_bytes_after(b, mark);
     if (size > UINT32_MAX)
         return ergo_etf_buf_fail(b, ERGO_ETF_E_LIMIT);
     ergo_put32(b->data + mark + 1, (uint32_t)size);
@@ -991,7 +1007,7 @@ int ergo_etf_encode_tape(ergo_etf_buf *b, const ergo_etf_tape *tape, size_t inde
         n++;
         while (ERGO_UNLIKELY(pending == close_at)) {
             size_t mark = funs[--nfuns].mark;
-            size_t size = (size_t)(w - b->data) - mark - 1 + ref_bytes_after(b, mark);
+            size_t size = (size_t)(w - b->data) - mark - 1 + ergo_etf_ref_bytes_after(b, mark);
             if (size > UINT32_MAX) {
                 SYNC();
                 ergo_etf_buf_fail(b, ERGO_ETF_E_LIMIT);

@@ -136,5 +136,7 @@ ERGO_INLINE uint8_t *ergo_etf_buf_reserve(ergo_etf_buf *b, size_t k)
 
 /* Record a failure (sticky) and return it. */
 int ergo_etf_buf_fail(ergo_etf_buf *b, int code);
+/* Bytes lent by reference after own position `mark`. */
+size_t ergo_etf_ref_bytes_after(const ergo_etf_buf *b, size_t mark);
 
 #endif

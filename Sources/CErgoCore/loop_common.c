@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -101,6 +102,11 @@ static slot *slot_alloc(ergo_loop *loop, slot_state st, int fd)
     s->out_bytes = 0;
     s->flush_queued = false;
     s->refused = false;
+    s->wrote_direct = false;
+    s->tx_err = 0;
+    s->lazy = false;
+    s->tx_last = 0;
+    s->tx_run = 0;
     pthread_mutex_unlock(&s->lock);
     s->fd = fd;
     s->close_err = 0;
@@ -243,10 +249,11 @@ static void queue_flush(ergo_loop *loop, slot *s)
     pthread_mutex_unlock(&loop->cmd_lock);
 }
 
-/* Append hdr (hl bytes, may be 0) then the iovec to s's queue, s locked.
- * All or nothing. */
+/* Append hdr (hl bytes, may be 0) then the iovec to s's queue, s locked,
+ * leaving out their first skip bytes (already written); total is what
+ * remains. All or nothing. */
 static int out_append(ergo_loop *loop, slot *s, const uint8_t *hdr, size_t hl,
-                      const struct iovec *iov, int iovcnt, size_t total)
+                      const struct iovec *iov, int iovcnt, size_t skip, size_t total)
 {
     size_t chunk = loop->cfg.send_chunk;
     if (total > loop->cfg.max_send_queue || s->out_bytes > loop->cfg.max_send_queue - total)
@@ -282,6 +289,13 @@ static int out_append(ergo_loop *loop, slot *s, const uint8_t *hdr, size_t hl,
     for (int i = -1; i < iovcnt; i++) {
         const uint8_t *p = i < 0 ? hdr : iov[i].iov_base;
         size_t n = i < 0 ? hl : iov[i].iov_len;
+        if (skip >= n) {
+            skip -= n;
+            continue;
+        }
+        p += skip;
+        n -= skip;
+        skip = 0;
         while (n > 0) {
             if (c->len == chunk)
                 c = c->next;
@@ -296,8 +310,135 @@ static int out_append(ergo_loop *loop, slot *s, const uint8_t *hdr, size_t hl,
     return 0;
 }
 
+enum { DIRECT_IOV = 64 }; /* iovecs a direct send passes (more: queue) */
+
+/* A stream of sends (each less than DIRECT_GAP_NS after the one before)
+ * writes its first cfg.direct_burst directly; after that the sends queue
+ * and the loop thread writes them in batches, on its own core, as it did
+ * before direct sends: a request/reply exchange gets the short path, a
+ * flood of messages does not pay one system call per message. */
+#define DIRECT_GAP_NS 50000u
+
+/* s locked: note a send; may it be written directly? */
+static bool direct_ok(ergo_loop *loop, slot *s, size_t total, int iovcnt)
+{
+    if (!loop->cfg.direct_send)
+        return false;
+    uint64_t now = loop_now_ns();
+    if (now - s->tx_last >= DIRECT_GAP_NS)
+        s->tx_run = 0;
+    s->tx_last = now;
+    if (loop->cfg.direct_burst && s->tx_run >= loop->cfg.direct_burst)
+        return false;
+    s->tx_run++;
+    return s->state == SLOT_OPEN && ((!s->flush_queued && s->out_bytes == 0) || s->lazy) &&
+           s->tx_err == 0 && !s->refused && total <= loop->cfg.max_send_queue - s->out_bytes &&
+           iovcnt < DIRECT_IOV;
+}
+
+/* The direct path: s is locked, open, with nothing queued and no send in
+ * flight (flush_queued false), so no other writer can touch the socket
+ * before we unlock, and the loop cannot close its fd (it decides a close
+ * under this lock first). Write what the socket takes now, without
+ * blocking; returns the bytes written (0 on EAGAIN or an error, which the
+ * loop meets again on its own send of the rest). */
+static size_t direct_write(ergo_loop *loop, slot *s, const uint8_t *hdr, size_t hl,
+                           const struct iovec *iov, int iovcnt)
+{
+    struct iovec v[2 * DIRECT_IOV + 1];
+    size_t k = 0;
+    /* Lazy bytes queued before (s->lazy) go first. */
+    for (out_chunk *c = s->out_head; c && k < DIRECT_IOV; c = c->next) {
+        if (c->len > c->off) {
+            v[k].iov_base = c->data + c->off;
+            v[k].iov_len = c->len - c->off;
+            k++;
+        }
+    }
+    if (k == DIRECT_IOV)
+        return 0; /* an unlikely long lazy queue: leave it to the loop */
+    if (hl) {
+        v[k].iov_base = (void *)hdr;
+        v[k].iov_len = hl;
+        k++;
+    }
+    for (int i = 0; i < iovcnt; i++) {
+        if (iov[i].iov_len) {
+            v[k].iov_base = iov[i].iov_base;
+            v[k].iov_len = iov[i].iov_len;
+            k++;
+        }
+    }
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    m.msg_iov = v;
+    m.msg_iovlen = k;
+    ssize_t n;
+    do {
+        n = sendmsg(s->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0)
+        return 0;
+    s->wrote_direct = true;
+    atomic_fetch_add_explicit(&loop->direct_sends, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&loop->direct_bytes, (uint64_t)n, memory_order_relaxed);
+    return (size_t)n;
+}
+
+static out_chunk *out_consume(slot *s, size_t n);
+static void chunks_put(ergo_loop *loop, out_chunk *done);
+
+/* Make sure the loop runs within ERGO_LOOP_LAZY_MS: arm the lazy timer
+ * unless it is armed already (then it fires after the bytes were listed,
+ * and the loop flushes them after it wakes). Without a timerfd, wake. */
+static void lazy_arm(ergo_loop *loop)
+{
+    if (loop->lazy_fd < 0) {
+        wake(loop);
+        return;
+    }
+    if (atomic_exchange_explicit(&loop->lazy_timer, true, memory_order_acq_rel))
+        return;
+    struct itimerspec it;
+    memset(&it, 0, sizeof it);
+    it.it_value.tv_nsec = ERGO_LOOP_LAZY_MS * 1000000L;
+    if (timerfd_settime(loop->lazy_fd, 0, &it, NULL) < 0) {
+        atomic_store_explicit(&loop->lazy_timer, false, memory_order_release);
+        wake(loop);
+    }
+}
+
+void loop_lazy_fired(ergo_loop *loop)
+{
+    atomic_store_explicit(&loop->lazy_timer, false, memory_order_release);
+}
+
+/* A lazy packet (s locked, unlocked here): queued in order; the slot goes
+ * on the flush list without a wake-up, marked lazy so the next send may
+ * still write directly (taking these bytes along). */
+static int send_lazy(ergo_loop *loop, slot *s, const uint8_t *hdr, size_t hl,
+                     const struct iovec *iov, int iovcnt, size_t total)
+{
+    int rc = out_append(loop, s, hdr, hl, iov, iovcnt, 0, total);
+    if (rc == ERGO_LOOP_E_BUSY)
+        s->refused = true;
+    bool arm = false;
+    if (rc == 0 && !s->flush_queued) {
+        s->flush_queued = true;
+        s->lazy = true;
+        queue_flush(loop, s);
+        arm = true;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (rc == 0)
+        atomic_fetch_add_explicit(&loop->lazy_sends, 1, memory_order_relaxed);
+    if (arm && !on_loop_thread(loop)) /* the loop itself flushes before it sleeps */
+        lazy_arm(loop);
+    return rc;
+}
+
 static int send_common(ergo_loop *loop, ergo_loop_id id, const struct iovec *iov, int iovcnt,
-                       bool packet)
+                       bool packet, bool lazy)
 {
     if (!loop || iovcnt < 0 || (iovcnt > 0 && !iov))
         return ERGO_LOOP_E_ARG;
@@ -325,15 +466,45 @@ static int send_common(ergo_loop *loop, ergo_loop_id id, const struct iovec *iov
     slot *s = lookup_locked(loop, id, LIVE_CONN);
     if (!s)
         return ERGO_LOOP_E_STALE;
-    int rc = out_append(loop, s, hdr, hl, iov, iovcnt, total + hl);
+    if (lazy)
+        return send_lazy(loop, s, hdr, hl, iov, iovcnt, total + hl);
+    size_t done = 0;      /* bytes of this send already written */
+    out_chunk *freed = NULL;
+    if (direct_ok(loop, s, total + hl, iovcnt)) {
+        size_t queued = s->out_bytes; /* lazy bytes, written first */
+        size_t n = direct_write(loop, s, hdr, hl, iov, iovcnt);
+        size_t q = n < queued ? n : queued;
+        if (q)
+            freed = out_consume(s, q);
+        done = n - q;
+        if (done == total + hl) {
+            pthread_mutex_unlock(&s->lock);
+            chunks_put(loop, freed);
+            return 0; /* a lazy flush still listed finds an empty queue */
+        }
+    }
+    /* The rest fits (the queue bound was checked), so after a partial write
+     * only an allocation failure can refuse it. */
+    int rc = out_append(loop, s, hdr, hl, iov, iovcnt, done, total + hl - done);
     if (rc == ERGO_LOOP_E_BUSY)
         s->refused = true;
-    bool kick = rc == 0 && !s->flush_queued;
-    if (kick) {
+    if (rc != 0 && done > 0) {
+        /* Part of the packet is on the wire and the rest cannot follow: the
+         * stream is broken, the loop closes the connection. */
+        s->tx_err = rc;
+        rc = 0;
+    }
+    bool kick = false;
+    if (rc == 0 && !s->flush_queued) {
         s->flush_queued = true;
         queue_flush(loop, s);
+        kick = true;
+    } else if (rc == 0 && s->lazy) {
+        s->lazy = false; /* listed already; this send is urgent */
+        kick = true;
     }
     pthread_mutex_unlock(&s->lock);
+    chunks_put(loop, freed);
     if (kick && !on_loop_thread(loop))
         wake(loop);
     return rc;
@@ -341,12 +512,18 @@ static int send_common(ergo_loop *loop, ergo_loop_id id, const struct iovec *iov
 
 int ergo_loop_send(ergo_loop *loop, ergo_loop_id conn, const struct iovec *iov, int iovcnt)
 {
-    return send_common(loop, conn, iov, iovcnt, false);
+    return send_common(loop, conn, iov, iovcnt, false, false);
 }
 
 int ergo_loop_send_packet(ergo_loop *loop, ergo_loop_id conn, const struct iovec *iov, int iovcnt)
 {
-    return send_common(loop, conn, iov, iovcnt, true);
+    return send_common(loop, conn, iov, iovcnt, true, false);
+}
+
+int ergo_loop_send_packet_lazy(ergo_loop *loop, ergo_loop_id conn, const struct iovec *iov,
+                               int iovcnt)
+{
+    return send_common(loop, conn, iov, iovcnt, true, true);
 }
 
 uint32_t loop_out_gather(ergo_loop *loop, slot *s)
@@ -358,6 +535,7 @@ uint32_t loop_out_gather(ergo_loop *loop, slot *s)
     }
     uint32_t k = 0;
     pthread_mutex_lock(&s->lock);
+    s->lazy = false; /* the loop writes from here on */
     for (out_chunk *c = s->out_head; c && k < loop->cfg.max_iov; c = c->next) {
         if (c->len > c->off) {
             s->iov[k].iov_base = c->data + c->off;
@@ -383,18 +561,12 @@ static bool queue_empty(slot *s)
     return empty;
 }
 
-void loop_out_sent(ergo_loop *loop, slot *s, size_t n)
+/* n written bytes leave the head of s's queue (s locked); returns the
+ * chunks emptied, for chunk_put once unlocked. */
+static out_chunk *out_consume(slot *s, size_t n)
 {
-    loop->stats.send_calls++;
-    loop->stats.bytes_sent += n;
-    if (n > 0)
-        s->last_write = loop_now_ns();
     out_chunk *done = NULL;
-    pthread_mutex_lock(&s->lock);
     s->out_bytes -= n;
-    bool writable = s->refused && s->out_bytes <= loop->cfg.max_send_queue / 2;
-    if (writable)
-        s->refused = false;
     while (s->out_head) {
         out_chunk *c = s->out_head;
         size_t take = c->len - c->off < n ? c->len - c->off : n;
@@ -410,12 +582,31 @@ void loop_out_sent(ergo_loop *loop, slot *s, size_t n)
         c->next = done;
         done = c;
     }
-    pthread_mutex_unlock(&s->lock);
+    return done;
+}
+
+static void chunks_put(ergo_loop *loop, out_chunk *done)
+{
     while (done) {
         out_chunk *nx = done->next;
         chunk_put(loop, done);
         done = nx;
     }
+}
+
+void loop_out_sent(ergo_loop *loop, slot *s, size_t n)
+{
+    loop->stats.send_calls++;
+    loop->stats.bytes_sent += n;
+    if (n > 0)
+        s->last_write = loop_now_ns();
+    pthread_mutex_lock(&s->lock);
+    bool writable = s->refused && s->out_bytes - n <= loop->cfg.max_send_queue / 2;
+    if (writable)
+        s->refused = false;
+    out_chunk *done = out_consume(s, n);
+    pthread_mutex_unlock(&s->lock);
+    chunks_put(loop, done);
     if (writable && loop->cb.on_writable && s->state == SLOT_OPEN)
         loop->cb.on_writable(loop->ctx, loop_slot_id(s));
     if (s->close_drained && s->state == SLOT_OPEN && queue_empty(s))
@@ -509,7 +700,7 @@ static void queue_tick(ergo_loop *loop, slot *s)
 {
     static const uint8_t zero[4];
     pthread_mutex_lock(&s->lock);
-    int rc = s->out_bytes ? 1 : out_append(loop, s, zero, 4, NULL, 0, 4);
+    int rc = s->out_bytes ? 1 : out_append(loop, s, zero, 4, NULL, 0, 0, 4);
     if (rc == 0 && !s->flush_queued) {
         s->flush_queued = true;
         queue_flush(loop, s);
@@ -541,7 +732,12 @@ static void sweep(ergo_loop *loop, uint64_t now)
                     continue;
                 }
                 /* Written during the last interval (give a tenth of slack for
-                 * timer jitter): no tick needed. */
+                 * timer jitter), here or by a direct send: no tick needed. */
+                pthread_mutex_lock(&s->lock);
+                if (s->wrote_direct)
+                    s->last_write = now;
+                s->wrote_direct = false;
+                pthread_mutex_unlock(&s->lock);
                 if (now - s->last_write >= s->tick_ns - s->tick_ns / 10)
                     queue_tick(loop, s);
                 s->tick_next = now + s->tick_ns;
@@ -785,8 +981,15 @@ static void process_flushes(ergo_loop *loop)
     pthread_mutex_unlock(&loop->cmd_lock);
     while (s) {
         slot *n = s->next_flush;
-        if (s->state == SLOT_OPEN)
-            loop->ops->flush(loop, s);
+        if (s->state == SLOT_OPEN) {
+            pthread_mutex_lock(&s->lock);
+            int err = s->tx_err;
+            pthread_mutex_unlock(&s->lock);
+            if (err)
+                loop_conn_fail(loop, s, err);
+            else
+                loop->ops->flush(loop, s);
+        }
         s = n;
     }
 }
@@ -815,6 +1018,8 @@ void ergo_loop_config_init(ergo_loop_config *cfg)
     cfg->recv_buf_size = 64 * 1024;
     cfg->recv_buf_count = 64;
     cfg->uring_entries = 256;
+    cfg->direct_send = 1;
+    cfg->direct_burst = 4;
 }
 
 static ergo_loop_backend pick_backend(ergo_loop_backend b)
@@ -854,12 +1059,17 @@ int ergo_loop_create(ergo_loop **out, const ergo_loop_config *cfg, const ergo_lo
         loop->cb = *cb;
     loop->ctx = ctx;
     loop->wake_fd = -1;
+    loop->lazy_fd = -1;
     pthread_mutex_init(&loop->cmd_lock, NULL);
     atomic_init(&loop->wake_pending, false);
     atomic_init(&loop->stop, false);
     atomic_init(&loop->running, false);
     atomic_init(&loop->in_run, false);
     atomic_init(&loop->timers_reserved, 0);
+    atomic_init(&loop->direct_sends, 0);
+    atomic_init(&loop->direct_bytes, 0);
+    atomic_init(&loop->lazy_sends, 0);
+    atomic_init(&loop->lazy_timer, false);
     loop->slots = calloc(c.max_conns, sizeof *loop->slots);
     loop->timers = c.max_timers ? calloc(c.max_timers, sizeof *loop->timers) : NULL;
     if (!loop->slots || (c.max_timers && !loop->timers)) {
@@ -882,6 +1092,8 @@ int ergo_loop_create(ergo_loop **out, const ergo_loop_config *cfg, const ergo_lo
     loop->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (loop->wake_fd < 0)
         rc = -errno;
+    /* Without a timerfd, a lazy send wakes the loop like any other. */
+    loop->lazy_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     ergo_loop_backend want = pick_backend(c.backend);
     if (rc == 0) {
         rc = ERGO_LOOP_E_UNSUPPORTED;
@@ -944,6 +1156,8 @@ void ergo_loop_destroy(ergo_loop *loop)
     }
     if (loop->wake_fd >= 0)
         close(loop->wake_fd);
+    if (loop->lazy_fd >= 0)
+        close(loop->lazy_fd);
     free(loop->recv_buf);
     free(loop->slots);
     free(loop->timers);
@@ -1190,8 +1404,14 @@ int ergo_loop_wake(ergo_loop *loop, uint64_t tag)
 
 void ergo_loop_get_stats(const ergo_loop *loop, ergo_loop_stats *out)
 {
-    if (loop && out)
+    if (loop && out) {
         *out = loop->stats;
+        ergo_loop *l = (ergo_loop *)loop; /* atomic loads take non-const in C11 */
+        out->direct_sends = atomic_load_explicit(&l->direct_sends, memory_order_relaxed);
+        out->send_calls += out->direct_sends;
+        out->bytes_sent += atomic_load_explicit(&l->direct_bytes, memory_order_relaxed);
+        out->lazy_sends = atomic_load_explicit(&l->lazy_sends, memory_order_relaxed);
+    }
 }
 
 const char *ergo_loop_strerror(int code)

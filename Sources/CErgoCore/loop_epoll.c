@@ -15,6 +15,9 @@
 #include "loop_internal.h"
 
 enum { EP_EVENTS = 256, EP_READS = 8, EP_ACCEPTS = 64 };
+/* epoll data of the wake eventfd (0) and the lazy timerfd (1); a slot's id
+ * has a generation >= 1 in its high half, so it is never either. */
+enum { EP_WAKE = 0, EP_LAZY = 1 };
 
 typedef struct {
     int epfd;
@@ -32,10 +35,17 @@ static int ep_init(ergo_loop *loop)
         free(e);
         return rc;
     }
-    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 0};
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EP_WAKE};
     loop->recv_buf = malloc(loop->cfg.recv_buf_size);
     if (!loop->recv_buf || epoll_ctl(e->epfd, EPOLL_CTL_ADD, loop->wake_fd, &ev) < 0) {
         int rc = loop->recv_buf ? -errno : ERGO_LOOP_E_NOMEM;
+        close(e->epfd);
+        free(e);
+        return rc;
+    }
+    struct epoll_event lz = {.events = EPOLLIN, .data.u64 = EP_LAZY};
+    if (loop->lazy_fd >= 0 && epoll_ctl(e->epfd, EPOLL_CTL_ADD, loop->lazy_fd, &lz) < 0) {
+        int rc = -errno;
         close(e->epfd);
         free(e);
         return rc;
@@ -206,11 +216,16 @@ static int ep_poll(ergo_loop *loop, int timeout_ms)
     if (n < 0)
         return errno == EINTR ? 0 : -errno;
     for (int i = 0; i < n; i++) {
-        if (e->ev[i].data.u64 == 0) {
+        if (e->ev[i].data.u64 == EP_WAKE) {
             uint64_t v;
             ssize_t r = read(loop->wake_fd, &v, sizeof v);
             (void)r;
             loop_wake_drain(loop);
+        } else if (e->ev[i].data.u64 == EP_LAZY) {
+            uint64_t v;
+            ssize_t r = read(loop->lazy_fd, &v, sizeof v);
+            (void)r;
+            loop_lazy_fired(loop); /* the flushes run next */
         } else {
             ep_event(loop, e->ev[i].data.u64, e->ev[i].events);
         }

@@ -57,6 +57,15 @@ typedef struct slot {
     size_t out_bytes;     /* queued, not yet sent */
     bool flush_queued;    /* on the loop's flush list or being flushed */
     bool refused;         /* a send got ERGO_LOOP_E_BUSY: report on_writable */
+    bool wrote_direct;    /* a sending thread wrote to the socket since the
+                             last tick check (counts as a write for ticks) */
+    int tx_err;           /* a direct send wrote part of a packet and could not
+                             queue the rest: the loop closes with this */
+    bool lazy;            /* on the flush list for lazy bytes only, and the loop
+                             has not begun that flush: senders may still write
+                             the queue directly (loop_out_gather clears it) */
+    uint64_t tx_last;     /* ns: the last send call (any path) */
+    uint32_t tx_run;      /* sends less than DIRECT_GAP_NS apart, in a row */
     /* [loop] */
     int fd;
     uint32_t index;
@@ -136,6 +145,11 @@ struct ergo_loop {
     uint32_t pool_n;
 
     atomic_uint timers_reserved; /* timers queued or in the heap */
+    atomic_uint_fast64_t direct_sends; /* sendmsg calls by sending threads */
+    atomic_uint_fast64_t direct_bytes; /* and the bytes they wrote */
+    atomic_uint_fast64_t lazy_sends;
+    atomic_bool lazy_timer;            /* lazy_fd armed and not yet seen by the loop */
+    int lazy_fd;                       /* timerfd: the bound on a lazy packet's wait */
     atomic_bool wake_pending;
     atomic_bool stop;
     atomic_bool running; /* set once thread is valid */
@@ -193,6 +207,8 @@ void loop_accepted(ergo_loop *loop, slot *ls, int fd);
 uint32_t loop_out_gather(ergo_loop *loop, slot *s);
 /* n bytes of the gathered send were written. */
 void loop_out_sent(ergo_loop *loop, slot *s, size_t n);
+/* The lazy timer (lazy_fd) fired and was read: flushes follow. */
+void loop_lazy_fired(ergo_loop *loop);
 
 /* ---- loop_framer.c ---- */
 /* Received bytes: cut and deliver packets. Returns false when the slot was

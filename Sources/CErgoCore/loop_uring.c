@@ -21,7 +21,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-enum { OP_WAKE = 1, OP_ACCEPT, OP_RECV, OP_SEND, OP_CONNECT, OP_CANCEL };
+enum { OP_WAKE = 1, OP_ACCEPT, OP_RECV, OP_SEND, OP_CONNECT, OP_CANCEL, OP_LAZY };
 enum { BGID = 0 };
 
 typedef struct {
@@ -30,7 +30,9 @@ typedef struct {
     uint8_t *bufs;
     uint32_t nbufs, bufsize;
     uint64_t wake_val;
+    uint64_t lazy_val;
     bool wake_armed;
+    bool lazy_armed; /* a read on the lazy timerfd is in flight */
     bool ring_ok;
     bool finishing; /* destroy: no more callbacks or re-arming */
 } ur_state;
@@ -51,16 +53,27 @@ static struct io_uring_sqe *get_sqe(ur_state *u)
     return sqe;
 }
 
-static int arm_wake(ergo_loop *loop)
+/* A read on the wake eventfd (OP_WAKE) or the lazy timerfd (OP_LAZY). */
+static int arm_read(ergo_loop *loop, int op)
 {
     ur_state *u = loop->be;
     struct io_uring_sqe *sqe = get_sqe(u);
     if (!sqe)
         return ERGO_LOOP_E_LIMIT;
-    io_uring_prep_read(sqe, loop->wake_fd, &u->wake_val, sizeof u->wake_val, 0);
-    io_uring_sqe_set_data64(sqe, ud(OP_WAKE, 0));
-    u->wake_armed = true;
+    bool wake = op == OP_WAKE;
+    io_uring_prep_read(sqe, wake ? loop->wake_fd : loop->lazy_fd, wake ? &u->wake_val : &u->lazy_val,
+                       sizeof(uint64_t), 0);
+    io_uring_sqe_set_data64(sqe, ud(op, 0));
+    if (wake)
+        u->wake_armed = true;
+    else
+        u->lazy_armed = true;
     return 0;
+}
+
+static int arm_wake(ergo_loop *loop)
+{
+    return arm_read(loop, OP_WAKE);
 }
 
 static void ur_fini(ergo_loop *loop);
@@ -163,16 +176,18 @@ static void ur_fini(ergo_loop *loop)
         return;
     u->finishing = true;
     if (u->ring_ok) {
-        if (u->wake_armed) {
-            struct io_uring_sqe *sqe = get_sqe(u);
+        const bool armed[2] = {u->wake_armed, u->lazy_armed};
+        const int reads[2] = {OP_WAKE, OP_LAZY};
+        for (int i = 0; i < 2; i++) {
+            struct io_uring_sqe *sqe = armed[i] ? get_sqe(u) : NULL;
             if (sqe) {
-                io_uring_prep_cancel64(sqe, ud(OP_WAKE, 0), 0);
+                io_uring_prep_cancel64(sqe, ud(reads[i], 0), 0);
                 io_uring_sqe_set_data64(sqe, ud(OP_CANCEL, UINT32_MAX));
             }
         }
         io_uring_submit(&u->ring);
         for (int tries = 0; tries < 200; tries++) {
-            bool busy = u->wake_armed;
+            bool busy = u->wake_armed || u->lazy_armed;
             for (uint32_t i = 0; i < loop->nslots && !busy; i++)
                 busy = loop->slots[i].ops > 0;
             if (!busy)
@@ -323,6 +338,12 @@ static void handle_cqe(ergo_loop *loop, struct io_uring_cqe *cqe)
             loop_wake_drain(loop);
         return;
     }
+    if (op == OP_LAZY) {
+        u->lazy_armed = false;
+        if (!u->finishing) /* re-armed by the next poll; the flushes run next */
+            loop_lazy_fired(loop);
+        return;
+    }
     if (idx >= loop->nslots)
         return;
     slot *s = &loop->slots[idx];
@@ -372,6 +393,11 @@ static int ur_poll(ergo_loop *loop, int timeout_ms)
     ur_state *u = loop->be;
     if (!u->wake_armed) {
         int rc = arm_wake(loop);
+        if (rc < 0)
+            return rc;
+    }
+    if (!u->lazy_armed && loop->lazy_fd >= 0) {
+        int rc = arm_read(loop, OP_LAZY);
         if (rc < 0)
             return rc;
     }

@@ -386,8 +386,53 @@ static void test_erts_packets(void)
     ergo_dist_rx_free(&rx);
 }
 
+/* encode_message_ref lends body runs instead of copying them: flattened,
+ * its packets are byte for byte those of encode_message (the same cache
+ * state on both sides), whole and fragmented, with runs below the
+ * threshold copied. */
+static void test_by_reference(void)
+{
+    enum { BIG = 200000 };
+    uint8_t *body = malloc(BIG);
+    CHECK(body != NULL);
+    for (size_t i = 0; i < BIG; i++)
+        body[i] = (uint8_t)(i * 7 + 3);
+    const size_t frags[] = {0, 65536, 300, 150000};
+    for (size_t f = 0; f < sizeof frags / sizeof frags[0]; f++) {
+        ergo_dist_tx_cache a, b;
+        ergo_dist_tx_cache_init(&a);
+        ergo_dist_tx_cache_init(&b);
+        ergo_dist_tx_atoms atoms;
+        ergo_dist_tx_atoms_reset(&atoms);
+        CHECK_EQ(ergo_dist_tx_atoms_add(&atoms, (const uint8_t *)"gamma", 5), 0);
+        ergo_etf_buf copy, lent;
+        ergo_etf_buf_init(&copy, 0);
+        ergo_etf_buf_init(&lent, 0);
+        lent.ref_threshold = 1024;
+        size_t n1 = 0, n2 = 0;
+        CHECK_EQ(ergo_dist_encode_message(&a, &atoms, body, BIG, frags[f], &copy, &n1), 0);
+        CHECK_EQ(ergo_dist_encode_message_ref(&b, &atoms, body, BIG, frags[f], &lent, &n2), 0);
+        CHECK_EQU(n1, n2);
+        CHECK(copy.nrefs == 0);
+        CHECK(frags[f] == 300 ? lent.nrefs == 0 : lent.nrefs > 0);
+        size_t total = ergo_etf_buf_size(&lent);
+        CHECK_EQU(total, copy.len);
+        uint8_t *flat = malloc(total);
+        CHECK(flat != NULL);
+        ergo_etf_buf_flatten(&lent, flat);
+        CHECK(memcmp(flat, copy.data, copy.len) == 0);
+        free(flat);
+        ergo_etf_buf_free(&copy);
+        ergo_etf_buf_free(&lent);
+        ergo_dist_tx_cache_free(&a);
+        ergo_dist_tx_cache_free(&b);
+    }
+    free(body);
+}
+
 int main(void)
 {
+    test_by_reference();
     test_erts_packets();
     test_interleaved();
     test_single_and_cache();

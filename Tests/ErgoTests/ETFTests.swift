@@ -191,3 +191,30 @@ import Testing
         #expect(good.listElements?.count == 20)
     }
 }
+
+@Suite struct AtomMemoTests {
+    static func atomBytes(_ text: [UInt8], latin1: Bool) -> [UInt8] {
+        [131, latin1 ? 100 : 118, UInt8(text.count >> 8), UInt8(text.count & 0xFF)] + text
+    }
+
+    /// One codec decodes long atoms again and again (node names, memoised
+    /// with their bytes): names that share a long prefix and suffix stay
+    /// apart, and Latin-1 text is not taken for the same bytes as UTF-8.
+    @Test func longAtomsThatShareAffixesStayApart() throws {
+        let codec = ETFCodec()
+        let names = ["ergobench_a1xahrxi28422@127.0.0.1", "ergobench_b1xahrxi28422@127.0.0.1",
+                     "ergobench_a1xahrxi28423@127.0.0.1", "abcdefghijklmnopq", "abcdefghijklmnopr"]
+        for _ in 0..<3 {
+            for name in names {
+                #expect(try codec.decode(Self.atomBytes(Array(name.utf8), latin1: false)) == .atom(Atom(name)))
+                #expect(try codec.decode(Self.atomBytes(Array(name.utf8), latin1: true)) == .atom(Atom(name)))
+            }
+        }
+        // 20 bytes of 0xE9: "é" x 20 in Latin-1, invalid UTF-8.
+        let e9 = [UInt8](repeating: 0xE9, count: 20)
+        let latin = String(repeating: "é", count: 20)
+        #expect(try codec.decode(Self.atomBytes(e9, latin1: true)) == .atom(Atom(latin)))
+        #expect(throws: TermError.self) { try codec.decode(Self.atomBytes(e9, latin1: false)) }
+        #expect(try codec.decode(Self.atomBytes(e9, latin1: true)) == .atom(Atom(latin)))
+    }
+}

@@ -424,6 +424,12 @@ int ergo_dist_header_encode(ergo_dist_tx_cache *c, const ergo_dist_tx_atoms *ato
 int ergo_dist_encode_message(ergo_dist_tx_cache *c, const ergo_dist_tx_atoms *atoms,
                              const uint8_t *body, size_t body_len, size_t max_fragment,
                              ergo_etf_buf *out, size_t *npackets);
+/* As encode_message, but body runs of at least out->ref_threshold bytes are
+ * lent to `out`, not copied (ergo_etf_encode_raw_ref): `body` must outlive
+ * the use of `out`; send it with ergo_etf_buf_slices. */
+int ergo_dist_encode_message_ref(ergo_dist_tx_cache *c, const ergo_dist_tx_atoms *atoms,
+                                 const uint8_t *body, size_t body_len, size_t max_fragment,
+                                 ergo_etf_buf *out, size_t *npackets);
 
 #ifdef __cplusplus
 }

@@ -230,6 +230,9 @@ size_t ergo_etf_buf_slices(const ergo_etf_buf *b, ergo_etf_slice *out, size_t ma
 void ergo_etf_buf_flatten(const ergo_etf_buf *b, uint8_t *out);
 /* Append raw bytes (e.g. a dist header) */
 int ergo_etf_encode_raw(ergo_etf_buf *b, const void *bytes, size_t len);
+/* As encode_raw, but bytes of at least b->ref_threshold are not copied: the
+ * buffer refers to them (see encode_binary_ref). */
+int ergo_etf_encode_raw_ref(ergo_etf_buf *b, const void *bytes, size_t len);
 
 /* Each call appends one term or one container header. */
 int ergo_etf_encode_version(ergo_etf_buf *b);                         /* the 131 byte */

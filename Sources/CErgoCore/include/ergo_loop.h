@@ -79,6 +79,14 @@ typedef struct ergo_loop_config {
     uint32_t recv_buf_size;    /* receive buffer size (default 64 KiB) */
     uint32_t recv_buf_count;   /* io_uring provided buffers, power of 2 (default 64) */
     uint32_t uring_entries;    /* submission queue entries (default 256) */
+    uint32_t direct_send;      /* 1 (default): a send to an open connection with
+                                  nothing queued and no send in flight is written
+                                  by the calling thread (a nonblocking sendmsg),
+                                  only the unwritten rest is queued; 0: always
+                                  queue and let the loop thread write */
+    uint32_t direct_burst;     /* sends less than 50 us apart in a row that may be
+                                  direct (default 4); past it they queue and the
+                                  loop writes them in batches. 0: no limit */
 } ergo_loop_config;
 
 /* Fill in the defaults above. */
@@ -162,14 +170,27 @@ int ergo_loop_close_flushed(ergo_loop *loop, ergo_loop_id conn);
 
 /* ---- Sending ------------------------------------------------------------------------- */
 
-/* Copy the bytes into the connection's outgoing queue, all or nothing:
- * ERGO_LOOP_E_BUSY if the queue would pass max_send_queue (on_writable
- * follows once it has drained to half). The loop gathers what is queued
- * into one sendmsg, one in flight per socket. */
+/* Send the bytes, all or nothing: ERGO_LOOP_E_BUSY if the queue would pass
+ * max_send_queue (on_writable follows once it has drained to half). With
+ * direct_send (the default), when the connection is open, nothing is queued
+ * and no send is in flight, the calling thread writes them itself with a
+ * nonblocking sendmsg and queues only what the socket did not take;
+ * otherwise they are copied into the connection's outgoing queue, which the
+ * loop gathers into one sendmsg, one in flight per socket. Either way bytes
+ * leave in the order the sends were made: the iovec may be reused as soon
+ * as the call returns. */
 int ergo_loop_send(ergo_loop *loop, ergo_loop_id conn, const struct iovec *iov, int iovcnt);
 /* As ergo_loop_send, with a 4-byte big-endian length header in front of
  * the iovec's bytes (a {packet, 4} packet). */
 int ergo_loop_send_packet(ergo_loop *loop, ergo_loop_id conn, const struct iovec *iov, int iovcnt);
+/* As ergo_loop_send_packet, for a packet that is not urgent (a demonitor,
+ * a monitor right before the message it guards): it is queued in order
+ * without waking the loop, and leaves with the next send to the connection
+ * (in one sendmsg with it), when the loop next runs, or within about
+ * ERGO_LOOP_LAZY_MS milliseconds, whichever comes first. */
+int ergo_loop_send_packet_lazy(ergo_loop *loop, ergo_loop_id conn, const struct iovec *iov,
+                               int iovcnt);
+#define ERGO_LOOP_LAZY_MS 1
 
 /* ---- Framing and ticks ----------------------------------------------------------------- */
 
@@ -219,6 +240,9 @@ typedef struct ergo_loop_stats {
     uint64_t ticks_received;
     uint64_t large_packets;   /* packets assembled in a buffer of their own */
     uint64_t carried_packets; /* packets assembled in the carry buffer */
+    uint64_t direct_sends;    /* sendmsg calls made by sending threads (direct_send);
+                                 included in send_calls, their bytes in bytes_sent */
+    uint64_t lazy_sends;      /* ergo_loop_send_packet_lazy calls */
 } ergo_loop_stats;
 
 void ergo_loop_get_stats(const ergo_loop *loop, ergo_loop_stats *out);

@@ -31,7 +31,8 @@ final class DistConnection: @unchecked Sendable {
         var peer: Atom?
         /// Control messages waiting for the handshake (bounded).
         var waiting: [DistControl] = []
-        /// Packets the loop refused as busy, in order, sent on `onWritable`.
+        /// Bytes the loop refused as busy (whole packets with their 4-byte
+        /// lengths), in order, sent on `onWritable`.
         var backlog: [[UInt8]] = []
         /// The handshake finished and `nodeUp` was reported.
         var announced = false

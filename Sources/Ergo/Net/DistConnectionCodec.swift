@@ -82,6 +82,10 @@ public final class DistConnectionCodec {
         out = .allocate(capacity: 1)
         out.initialize(to: ergo_etf_buf())
         ergo_etf_buf_init(out, limits.messageBytes + limits.messageBytes / 8 + 4096)
+        // Binaries go into `body` by value (one copy, no flattening), and
+        // `encode(_:framedUpTo:_:)` lends runs of 4 KiB or more of it to `out`.
+        body.pointee.ref_threshold = Int.max
+        out.pointee.ref_threshold = 4096
         var options = limits.decode
         options.expectsVersionByte = false
         terms = ETFCodec(decodeOptions: options)
@@ -105,6 +109,50 @@ public final class DistConnectionCodec {
     /// in the order they must go on the wire. Call it under the
     /// connection's send lock and enqueue the result before releasing it.
     public func encode(_ control: DistControl) throws(DistCodecError) -> [[UInt8]] {
+        guard try encodeBody(control) else {
+            statistics.packetsOut += 1
+            return [Self.flatten(body)]
+        }
+        return try encodeMessage(lend: false) { count in Self.splitPackets(out, count: count) }
+    }
+
+    /// What ``encode(_:framedUpTo:_:)`` hands over.
+    public enum Encoded {
+        /// Every packet of the message, each after its 4-byte length, as
+        /// slices of the codec's buffers (valid during the call only): large
+        /// runs of the message are not copied into them.
+        case framed(UnsafeBufferPointer<iovec>)
+        /// Packet bodies without their lengths (a message over the limit, or
+        /// a peer without the atom-cache header), as ``encode(_:)`` returns.
+        case packets([[UInt8]])
+    }
+
+    /// Encodes `control` and passes its packets to `use`: framed and
+    /// gathered without copying the message body when it is at most
+    /// `limit` bytes, else as separate packets. Call it under the
+    /// connection's send lock and send from inside `use`.
+    public func encode<R>(_ control: DistControl, framedUpTo limit: Int,
+                          _ use: (Encoded) -> R) throws(DistCodecError) -> R {
+        guard try encodeBody(control) else {
+            statistics.packetsOut += 1
+            return use(.packets([Self.flatten(body)]))
+        }
+        guard ergo_etf_buf_size(body) <= limit else {
+            return use(.packets(try encodeMessage(lend: false) { count in Self.splitPackets(out, count: count) }))
+        }
+        return try encodeMessage(lend: true) { _ in
+            let n = ergo_etf_buf_slices(out, nil, 0)
+            return withUnsafeTemporaryAllocation(of: iovec.self, capacity: max(n, 1)) { iov in
+                iov.withMemoryRebound(to: ergo_etf_slice.self) { s in _ = ergo_etf_buf_slices(out, s.baseAddress, n) }
+                return use(.framed(UnsafeBufferPointer(rebasing: iov[0..<n])))
+            }
+        }
+    }
+
+    /// Writes `control` (and its payload) into `body`: true for the
+    /// atom-cache form (the header comes with `encodeMessage`), false for a
+    /// peer without it (`body` is then the whole packet).
+    private func encodeBody(_ control: DistControl) throws(DistCodecError) -> Bool {
         let flags = peer.negotiated
         var control = control
         if case .send(.some, let to, let message) = control, !flags.contains(.sendSender) {
@@ -124,29 +172,39 @@ public final class DistConnectionCodec {
                 TermWriter(buffer: body).write(payload)
             }
             if body.pointee.error != 0 { throw .encode(code: body.pointee.error) }
-            statistics.packetsOut += 1
-            return [Self.flatten(body)]
+            return false
         }
         ergo_dist_tx_atoms_reset(txAtoms)
         TermWriter(buffer: body, atomTable: txAtoms).write(tuple)
         if let payload { TermWriter(buffer: body, atomTable: txAtoms).write(payload) }
         if body.pointee.error != 0 { throw .encode(code: body.pointee.error) }
-        let bytes = body.pointee.nrefs == 0 ? nil : Self.flatten(body)
-        ergo_etf_buf_reset(out)
-        let fragment = flags.contains(.fragments) ? max(1, limits.fragmentBytes) : 0
-        var count = 0
-        let rc: Int32
-        if let bytes {
-            rc = bytes.withUnsafeBufferPointer {
-                ergo_dist_encode_message(txCache, txAtoms, $0.baseAddress, $0.count, fragment, out, &count)
-            }
-        } else {
-            rc = ergo_dist_encode_message(txCache, txAtoms, body.pointee.data, body.pointee.len, fragment, out, &count)
+        return true
+    }
+
+    /// The header and fragments of the message in `body`, into `out`
+    /// (lending `body`'s bytes to it when `lend`); `then` gets the packet
+    /// count while they are valid.
+    private func encodeMessage<R>(lend: Bool, _ then: (Int) -> R) throws(DistCodecError) -> R {
+        let fragment = peer.negotiated.contains(.fragments) ? max(1, limits.fragmentBytes) : 0
+        func run(_ data: UnsafePointer<UInt8>?, _ len: Int) -> Result<R, DistCodecError> {
+            ergo_etf_buf_reset(out)
+            var count = 0
+            let rc = lend
+                ? ergo_dist_encode_message_ref(txCache, txAtoms, data, len, fragment, out, &count)
+                : ergo_dist_encode_message(txCache, txAtoms, data, len, fragment, out, &count)
+            guard rc == 0 else { return .failure(.encode(code: rc)) }
+            statistics.atomRefsOut += Int(txAtoms.pointee.count)
+            statistics.packetsOut += count
+            return .success(then(count))
         }
-        guard rc == 0 else { throw .encode(code: rc) }
-        statistics.atomRefsOut += Int(txAtoms.pointee.count)
-        statistics.packetsOut += count
-        return Self.splitPackets(out, count: count)
+        // `body` holds no references (its threshold is Int.max); flatten if
+        // a caller changed that.
+        let result = if body.pointee.nrefs == 0 {
+            run(body.pointee.data, body.pointee.len)
+        } else {
+            Self.flatten(body).withUnsafeBufferPointer { run($0.baseAddress, $0.count) }
+        }
+        return try result.get()
     }
 
     /// The packets `encode_message` wrote, each after its 4-byte length.

@@ -153,6 +153,14 @@ public final class Distribution: RemoteRouter, @unchecked Sendable {
         send(control, on: c)
     }
 
+    public func sendLazily(_ control: DistControl, to peer: Atom) {
+        guard let c = connection(to: peer) else {
+            node.nodeDown(peer, reason: .atom("noconnection"))
+            return
+        }
+        send(control, on: c, lazily: true)
+    }
+
     public func connect(to peer: Atom) {
         _ = connection(to: peer)
     }
@@ -196,14 +204,33 @@ public final class Distribution: RemoteRouter, @unchecked Sendable {
 
     // MARK: sending
 
-    private func send(_ control: DistControl, on c: DistConnection) {
+    private func send(_ control: DistControl, on c: DistConnection, lazily: Bool = false) {
         let loop = self.loop
         let failure: String? = c.state.withLock { s -> String? in
             switch s.phase {
             case .up(let codec):
                 do {
-                    let packets = try codec.encode(control)
-                    for packet in packets { Self.enqueue(packet, &s, loop: loop) }
+                    guard !lazily, s.backlog.isEmpty, let id = s.conn else {
+                        let packets = try codec.encode(control)
+                        for packet in packets { Self.enqueue(packet, &s, loop: loop, lazily: lazily) }
+                        return nil
+                    }
+                    // Framed and gathered: one send for all of the message's
+                    // packets, its large runs not copied on the way.
+                    try codec.encode(control, framedUpTo: Self.framedLimit) { encoded in
+                        switch encoded {
+                        case .framed(let iov):
+                            do throws(LoopError) {
+                                try loop.send(id, iovecs: iov)
+                            } catch .busy {
+                                s.backlog.append(Self.flatten(iov))
+                            } catch {
+                                // the connection is going; its close reports it
+                            }
+                        case .packets(let packets):
+                            for packet in packets { Self.enqueue(packet, &s, loop: loop) }
+                        }
+                    }
                     return nil
                 } catch {
                     return "cannot encode a control message: \(error)"
@@ -221,12 +248,34 @@ public final class Distribution: RemoteRouter, @unchecked Sendable {
         }
     }
 
+    /// Messages up to this size go out as one gathered send; larger ones
+    /// packet by packet, so the loop's queue bound never refuses one for
+    /// good (this loop keeps the default 64 MiB, and `onWritable` comes
+    /// once it has drained to half).
+    static let framedLimit = 4 << 20
+
+    private static func flatten(_ iov: UnsafeBufferPointer<iovec>) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(iov.reduce(0) { $0 + $1.iov_len })
+        for v in iov where v.iov_len > 0 {
+            bytes.append(contentsOf: UnsafeRawBufferPointer(start: v.iov_base, count: v.iov_len))
+        }
+        return bytes
+    }
+
+    private static func framed(_ packet: [UInt8]) -> [UInt8] {
+        let n = UInt32(truncatingIfNeeded: packet.count)
+        return [UInt8(n >> 24), UInt8(truncatingIfNeeded: n >> 16), UInt8(truncatingIfNeeded: n >> 8),
+                UInt8(truncatingIfNeeded: n)] + packet
+    }
+
     /// Queues one 4-byte packet behind any backlog (`state` is locked).
-    private static func enqueue(_ packet: [UInt8], _ s: inout DistConnection.State, loop: EventLoop) {
+    private static func enqueue(_ packet: [UInt8], _ s: inout DistConnection.State, loop: EventLoop,
+                                lazily: Bool = false) {
         guard let id = s.conn else { return }
         if s.backlog.isEmpty {
             do {
-                try loop.sendPacket(id, packet)
+                if lazily { try loop.sendPacketLazily(id, packet) } else { try loop.sendPacket(id, packet) }
                 return
             } catch .busy {
                 // fall through to the backlog
@@ -234,7 +283,7 @@ public final class Distribution: RemoteRouter, @unchecked Sendable {
                 return  // the connection is going; its close reports it
             }
         }
-        s.backlog.append(packet)
+        s.backlog.append(framed(packet))
     }
 
     private func writable(_ c: DistConnection) {
@@ -242,7 +291,7 @@ public final class Distribution: RemoteRouter, @unchecked Sendable {
             guard let id = s.conn else { return }
             while !s.backlog.isEmpty {
                 do {
-                    try loop.sendPacket(id, s.backlog[0])
+                    try loop.send(id, s.backlog[0])
                     s.backlog.removeFirst()
                 } catch {
                     return

@@ -272,6 +272,19 @@ public final class EventLoop: @unchecked Sendable {
         try send(conn, bytes, packet: true)
     }
 
+    /// As `sendPacket`, for a packet that need not leave at once (a
+    /// demonitor): it keeps its place in the stream but waits, without
+    /// waking the loop, for the next send to the connection (and leaves in
+    /// one write with it), for the loop's next round, or about a
+    /// millisecond, whichever comes first.
+    public func sendPacketLazily(_ conn: ConnectionID, _ bytes: [UInt8]) throws(LoopError) {
+        let rc = bytes.withUnsafeBytes { raw -> Int32 in
+            var iov = iovec(iov_base: UnsafeMutableRawPointer(mutating: raw.baseAddress), iov_len: raw.count)
+            return ergo_loop_send_packet_lazy(loop, conn.raw, &iov, 1)
+        }
+        try LoopError.check(rc)
+    }
+
     /// Queues the buffers' bytes in order, as one send (one packet when `packet`).
     public func send(_ conn: ConnectionID, buffers: [UnsafeRawBufferPointer], packet: Bool = false) throws(LoopError) {
         var iov = buffers.map { iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count) }
@@ -280,6 +293,12 @@ public final class EventLoop: @unchecked Sendable {
                 : ergo_loop_send(loop, conn.raw, p.baseAddress, Int32(p.count))
         }
         try LoopError.check(rc)
+    }
+
+    /// Sends the bytes the iovecs describe, in order, as one send (no
+    /// framing added): all or nothing, as `send`.
+    public func send(_ conn: ConnectionID, iovecs: UnsafeBufferPointer<iovec>) throws(LoopError) {
+        try LoopError.check(ergo_loop_send(loop, conn.raw, iovecs.baseAddress, Int32(iovecs.count)))
     }
 
     private func send(_ conn: ConnectionID, _ bytes: [UInt8], packet: Bool) throws(LoopError) {

@@ -152,17 +152,19 @@ extension Node {
     /// Sends a control message that a link or monitor depends on. Without a
     /// router the node is unreachable: it goes "down" at once, firing
     /// `noconnection` for what the index holds on it.
-    func route(_ control: DistControl, to peer: Atom) {
+    func route(_ control: DistControl, to peer: Atom, lazily: Bool = false) {
         guard let router else {
             nodeDown(peer, reason: .atom("no_router"))
             return
         }
-        router.send(control, to: peer)
+        if lazily { router.sendLazily(control, to: peer) } else { router.send(control, to: peer) }
     }
 
-    /// Sends a message to another node; dropped without a router.
-    func routeMessage(_ control: DistControl, to peer: Atom) {
-        router?.send(control, to: peer)
+    /// Sends a message to another node; dropped without a router. `lazily`:
+    /// it may wait a moment to leave with the next one (`RemoteRouter.sendLazily`).
+    func routeMessage(_ control: DistControl, to peer: Atom, lazily: Bool = false) {
+        guard let router else { return }
+        if lazily { router.sendLazily(control, to: peer) } else { router.send(control, to: peer) }
     }
 
     /// Sends `message` to a destination on another node; false if the

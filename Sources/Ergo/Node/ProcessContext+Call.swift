@@ -54,7 +54,8 @@ extension ProcessContext {
         let object: Term = if case .name(let name) = target { .tuple([.atom(name), .atom(peer)]) } else { destination.term }
         core.pendingCall = ref
         core.node.indexMonitor(ref, on: peer, watcher: core.pid, object: object)
-        core.node.route(.monitor(from: core.pid, to: target, ref: ref), to: peer)
+        // The request follows at once: the monitor leaves in the same write.
+        core.node.route(.monitor(from: core.pid, to: target, ref: ref), to: peer, lazily: true)
         let message = Term.tuple([.atom(.genCall), From(pid: core.pid, tag: ref).term, request])
         switch target {
         case .pid(let pid): core.node.routeMessage(.send(from: core.pid, to: pid, message: message), to: peer)

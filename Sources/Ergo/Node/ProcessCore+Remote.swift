@@ -71,9 +71,12 @@ extension ProcessCore {
     }
 
     /// Sends `DEMONITOR_P` for a monitor already removed from `monitors`.
+    /// Nothing waits for it, so it goes lazily: in order, but with the next
+    /// message to that node when one follows soon (after a remote call, the
+    /// next call), not as a write and a wake-up of its own.
     func demonitorRemote(_ ref: Ref, target: Destination, on peer: Atom) {
         node.unindexMonitor(ref, on: peer)
-        node.routeMessage(.demonitor(from: pid, to: target.distProcess!, ref: ref), to: peer)
+        node.routeMessage(.demonitor(from: pid, to: target.distProcess!, ref: ref), to: peer, lazily: true)
     }
 
     /// At exit: the link exits, `DEMONITOR_P`s and `MONITOR_P_EXIT`s for

@@ -21,6 +21,11 @@
 public protocol RemoteRouter: AnyObject, Sendable {
     /// Queues `control` for `node`, dialling it if there is no connection.
     func send(_ control: DistControl, to node: Atom)
+    /// As `send`, for a control message that need not leave at once (a
+    /// `DEMONITOR_P`, or a `MONITOR_P` right before the message it guards):
+    /// it keeps its place among the messages to `node`, but may wait a
+    /// moment (about a millisecond at most) to leave with the next one.
+    func sendLazily(_ control: DistControl, to node: Atom)
     /// Makes sure a connection to `node` exists or is being made (used by
     /// `monitorNode`); the outcome is reported with `nodeUp`/`nodeDown`.
     func connect(to node: Atom)
@@ -34,6 +39,13 @@ public protocol RemoteRouter: AnyObject, Sendable {
 /// The index is a hint kept beside the processes' own state: a process is
 /// linked or monitoring only if its own tables say so. A lost connection
 /// sends each process concerned a signal, and the process decides.
+extension RemoteRouter {
+    /// Routers that do not batch send at once.
+    public func sendLazily(_ control: DistControl, to node: Atom) {
+        send(control, to: node)
+    }
+}
+
 final class RemoteTable: Sendable {
     let router = Locked<(any RemoteRouter)?>(nil)
     let index = Locked(RemoteIndex())

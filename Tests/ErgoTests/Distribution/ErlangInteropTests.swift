@@ -255,6 +255,31 @@ struct Cluster {
         await swift.stop()
     }
 
+    /// Two Swift nodes over TCP. A remote call's `MONITOR_P` and its
+    /// `DEMONITOR_P` go lazily (in the write of the next message, or by the
+    /// loop's timer when none follows): every call is answered, and once the
+    /// caller stops sending, the server's node holds none of their monitors
+    /// (while the caller is still alive, so no exit cleans them up).
+    @Test func remoteCallsLeaveNoMonitorBehind() async throws {
+        let cluster = try Cluster()
+        defer { cluster.epmd.stop() }
+        let a = try await cluster.swiftNode("a")
+        let b = try await cluster.swiftNode("b", applications: [DemoApplication.make()])
+        try await a.withProcess { p throws in
+            for i in 0..<300 {
+                #expect(try await p.call(.remoteName("echo", node: b.name), .int(i)) == .int(i))
+            }
+            let left = { b.remote.index.withLock { $0.monitorsIn[a.name]?.count ?? 0 } }
+            let deadline = ContinuousClock.now + .seconds(30)
+            while left() > 0, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            #expect(left() == 0)
+        }
+        await a.stop()
+        await b.stop()
+    }
+
     /// Erlang's `supervisor` module on the demo's `demo_sup`.
     @Test func erlangUsesTheSupervisorAPI() async throws {
         try await Cluster.withPair(applications: [DemoApplication.make()]) { cluster, swift, erl throws in

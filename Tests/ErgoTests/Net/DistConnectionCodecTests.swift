@@ -42,6 +42,44 @@ import Testing
         return (DistConnectionCodec(peer: peer(flags), limits: limits), DistConnectionCodec(peer: peer(flags), limits: limits))
     }
 
+    /// The framed, gathered form (`encode(_:framedUpTo:_:)`, what the
+    /// connection sends) is, byte for byte, the packets of `encode(_:)` each
+    /// after its length: whole and fragmented, with the large runs lent.
+    @Test func framedEncodingMatchesPackets() throws {
+        let big = DistControl.send(from: Self.from, to: Self.to,
+                                   message: .tuple([.atom("big"), .binary(Binary((0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }))]))
+        for fragmentBytes in [64 * 1024, 1000, 1 << 20] {
+            let (a, b) = Self.pair(fragmentBytes: fragmentBytes)
+            let (rx, _) = Self.pair(fragmentBytes: fragmentBytes)
+            for control in Self.every + [big, Self.every[0], big] {
+                let packets = try a.encode(control)
+                let framed: [UInt8] = try b.encode(control, framedUpTo: 1 << 30) { encoded in
+                    guard case .framed(let iov) = encoded else { return [] }
+                    #expect(iov.count <= 2 * packets.count + 1)
+                    return iov.flatMap { Array(UnsafeRawBufferPointer(start: $0.iov_base, count: $0.iov_len)) }
+                }
+                var expected: [UInt8] = []
+                for p in packets {
+                    let n = UInt32(p.count)
+                    expected += [UInt8(n >> 24), UInt8(truncatingIfNeeded: n >> 16), UInt8(truncatingIfNeeded: n >> 8),
+                                 UInt8(truncatingIfNeeded: n)] + p
+                }
+                #expect(framed == expected)
+                var got: DistControl?
+                for p in packets { got = try rx.decode(p) ?? got }
+                #expect(got == control)
+            }
+            // Over the limit: separate packets, as encode(_:).
+            let (c, d) = Self.pair(fragmentBytes: fragmentBytes)
+            let packets = try c.encode(big)
+            let over: [[UInt8]] = try d.encode(big, framedUpTo: 1000) { encoded in
+                guard case .packets(let p) = encoded else { return [] }
+                return p
+            }
+            #expect(over == packets)
+        }
+    }
+
     @Test func everyControlMessageRoundTripsColdThenWarm() throws {
         let (tx, rx) = Self.pair()
         var coldSizes: [Int] = []
