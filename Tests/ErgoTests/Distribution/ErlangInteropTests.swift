@@ -91,6 +91,16 @@ struct Cluster {
         }
     }
 
+    /// Spawn requests are not served yet (DFLAG_SPAWN is not advertised):
+    /// rpc answers `{badrpc, notsup}`, as the docs say, and the link stays up.
+    @Test func rpcToTheSwiftNodeAnswersNotsup() async throws {
+        try await Cluster.withPair { _, swift, erl throws in
+            #expect(try await erl.eval("rpc:call('\(swift.name.name)', erlang, node, []).")
+                    == .tuple([.atom("badrpc"), .atom("notsup")]))
+            #expect(try await erl.eval("net_adm:ping('\(swift.name.name)').") == .atom("pong"))
+        }
+    }
+
     @Test func genServerCallsBothWays() async throws {
         try await Cluster.withPair(applications: [DemoApplication.make()]) { cluster, swift, erl throws in
             // Erlang calls the Swift echo server (OTP 25 uses alias tags).
