@@ -69,11 +69,7 @@ enum B1LocalCall {
                 let t0 = now()
                 for client in clients { driver.send(to: client, go) }
                 for client in clients {
-                    _ = try await driver.receive { message -> Void? in
-                        guard case .tuple(let e) = message, e.count == 2, case .atom(doneAtom) = e[0],
-                              e[1] == .pid(client) else { return nil }
-                        return ()
-                    }
+                    try await driver.awaitReport(doneAtom, from: client)
                 }
                 elapsed += now() - t0
                 calls += pairs * callsPerClient

@@ -233,11 +233,7 @@ enum RemoteBench {
                     let t0 = now()
                     for client in clients { driver.send(to: client, go) }
                     for client in clients {
-                        _ = try await driver.receive { message -> Void? in
-                            guard case .tuple(let e) = message, e.count == 2, case .atom(doneAtom) = e[0],
-                                  e[1] == .pid(client) else { return nil }
-                            return ()
-                        }
+                        try await driver.awaitReport(doneAtom, from: client)
                     }
                     elapsed += now() - t0
                     calls += b4Pairs * b4CallsPerClient
@@ -263,11 +259,7 @@ enum RemoteBench {
                     guard case .pid(let receiver) = reply else { throw Unexpected("receiver returned \(reply)") }
                     let t0 = now()
                     for _ in 0..<b6Messages { driver.send(to: receiver, message) }
-                    _ = try await driver.receive { term -> Void? in
-                        guard case .tuple(let e) = term, e.count == 2, case .atom(countedAtom) = e[0],
-                              e[1] == .pid(receiver) else { return nil }
-                        return ()
-                    }
+                    try await driver.awaitReport(countedAtom, from: receiver)
                     elapsed += now() - t0
                     sent += b6Messages
                 } while elapsed < Method.minSeconds

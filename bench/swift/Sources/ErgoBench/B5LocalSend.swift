@@ -59,11 +59,7 @@ enum B5LocalSend {
                 }
                 let t0 = now()
                 for _ in 0..<n { driver.send(to: receiver, message) }
-                _ = try await driver.receive { term -> Void? in
-                    guard case .tuple(let e) = term, e.count == 2, case .atom(countedAtom) = e[0],
-                          e[1] == .pid(receiver) else { return nil }
-                    return ()
-                }
+                try await driver.awaitReport(countedAtom, from: receiver)
                 elapsed += now() - t0
                 sent += n
             } while repeatUntilMinimum && elapsed < Method.minSeconds

@@ -221,3 +221,13 @@ struct Unexpected: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
+
+extension ProcessContext {
+    /// Waits for `{tag, pid}`: a worker telling the driver it is done.
+    func awaitReport(_ tag: Atom, from pid: PID) async throws {
+        _ = try await receive { message -> Void? in
+            guard case .tuple(let e) = message, e.count == 2, case .atom(tag) = e[0], e[1] == .pid(pid) else { return nil }
+            return ()
+        }
+    }
+}
