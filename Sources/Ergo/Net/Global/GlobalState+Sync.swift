@@ -119,13 +119,15 @@ extension GlobalState {
 
     // MARK: nodes going down
 
-    mutating func nodeDown(_ node: Atom, _ ctx: GlobalContext) {
+    /// `node` is gone from our partition. Unless we removed it on purpose
+    /// (`informing: false`), the partition hears of it (`lost_connection`).
+    mutating func nodeDown(_ node: Atom, informing: Bool = true, _ ctx: GlobalContext) {
         let wasKnown = known.removeValue(forKey: node) != nil
         endSession(node, ctx)
         preConnect[node] = nil
         synced.remove(node)
         notifySyncers([node], ctx.process)
-        if removing.remove(node) == nil, wasKnown { informConnectionLoss(node, ctx) }
+        if informing, wasKnown { informConnectionLoss(node, ctx) }
     }
 
     /// Tells our partition we lost `node` (`prevent_overlapping_partitions`).
@@ -148,16 +150,14 @@ extension GlobalState {
         guard isPotentiallyKnown(remove) else { return }
         ctx.volatileSend(remove, .tuple([.atom("remove_connection"), .atom(ctx.me)]))
         ctx.log.warning("'global' at node \(ctx.me) requested disconnect from node \(remove) in order to prevent overlapping partitions")
-        removing.insert(remove)
-        nodeDown(remove, ctx)
+        nodeDown(remove, informing: false, ctx)
     }
 
     /// `{remove_connection, Node}`: `Node` asks us to leave it.
     mutating func removeConnection(_ node: Atom, _ ctx: GlobalContext) {
         guard isPotentiallyKnown(node) else { return }
         ctx.log.warning("'global' at node \(ctx.me) disconnected node \(node) in order to prevent overlapping partitions")
-        removing.insert(node)
-        nodeDown(node, ctx)
+        nodeDown(node, informing: false, ctx)
         _ = ctx.server.disconnect(node)
     }
 }

@@ -9,8 +9,6 @@
 struct GlobalState {
     /// Synced nodes and the protocol version each speaks.
     var known: [Atom: Int] = [:]
-    /// Nodes whose `nodedown` we caused on purpose (no `lost_connection`).
-    var removing: Set<Atom> = []
     /// Nodes this node has completed a sync with (`global:sync/0`).
     var synced: Set<Atom> = []
     var sessions: [Atom: GlobalSession] = [:]
